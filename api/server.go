@@ -1,0 +1,123 @@
+// Package api is LeChat's REST layer: the gin router, its middleware and handlers,
+// and the one mapping from error kinds to HTTP statuses.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"lechat/model"
+	"lechat/service"
+)
+
+// RateLimits are the per-address limits of the routes that attract abuse.
+type RateLimits struct {
+	Enabled  bool
+	Register Limit
+	Login    Limit
+	Resend   Limit
+}
+
+// Options configure the router.
+type Options struct {
+	Log      *slog.Logger
+	Accounts *service.Accounts
+	// Health reports whether the database answers, for GET /healthz.
+	Health func(ctx context.Context) error
+
+	// Frontend holds the built web app (index.html at its root), or is nil when it
+	// was not built; then every page answers with UnbuiltPage.
+	Frontend    fs.FS
+	UnbuiltPage []byte
+
+	BodyLimit      int64    // bytes a request body may have
+	CORSOrigins    []string // origins allowed to call the API from a browser; "*" for any
+	TrustedProxies []string // addresses whose X-Forwarded-For is believed
+	RateLimits     RateLimits
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	log      *slog.Logger
+	accounts *service.Accounts
+	health   func(ctx context.Context) error
+}
+
+// New returns the HTTP handler of the whole API and the web app.
+func New(o Options) (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{log: o.Log, accounts: o.Accounts, health: o.Health}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(o.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if o.BodyLimit <= 0 {
+		o.BodyLimit = 1 << 20
+	}
+	r.Use(withRequestID(), logRequests(o.Log), recoverPanics(o.Log), securityHeaders(),
+		cors(o.CORSOrigins), limitBody(o.BodyLimit, o.Log))
+
+	var regLim, loginLim, resendLim *ipLimiter
+	if o.RateLimits.Enabled {
+		regLim = newIPLimiter(o.RateLimits.Register)
+		loginLim = newIPLimiter(o.RateLimits.Login)
+		resendLim = newIPLimiter(o.RateLimits.Resend)
+	}
+
+	r.GET("/healthz", s.healthz)
+	r.HEAD("/healthz", s.healthz)
+
+	v1 := r.Group("/api/v1")
+	v1.POST("/auth/register", s.rateLimited(regLim), s.handle(s.register))
+	v1.POST("/auth/activate", s.rateLimited(resendLim), s.handle(s.activate))
+	v1.POST("/auth/resend-activation", s.rateLimited(resendLim), s.handle(s.resendActivation))
+	v1.POST("/auth/login", s.rateLimited(loginLim), s.handle(s.login))
+
+	authed := v1.Group("", s.requireAuth())
+	authed.POST("/auth/logout", s.handle(s.logout))
+	authed.GET("/me", s.handle(s.me))
+	authed.PATCH("/me", s.handle(s.updateMe))
+	authed.PUT("/me/password", s.handle(s.changePassword))
+	authed.GET("/users", s.handle(s.searchUsers))
+	authed.GET("/users/:id", s.handle(s.user))
+
+	web := newWebApp(o.Frontend, o.UnbuiltPage)
+	r.NoRoute(func(c *gin.Context) {
+		if isAPIPath(c.Request.URL.Path) || !web.serve(c) {
+			writeError(c, s.log, model.Errorf(model.ErrNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		}
+	})
+	r.NoMethod(func(c *gin.Context) {
+		// HTTP's own 405 (gin has set Allow); the contract has no code of its own for it.
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code: "invalid_request", Message: "method " + c.Request.Method + " is not allowed on this route"}})
+	})
+	return r, nil
+}
+
+// handle adapts a handler that returns an error; it writes every error response.
+func (s *Server) handle(fn func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			writeError(c, s.log, err)
+		}
+	}
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.health(ctx); err != nil {
+		s.log.WarnContext(ctx, "health check failed", "err", err)
+		writeError(c, s.log, model.Errorf(model.ErrUnavailable, "the database does not answer"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}

@@ -1,0 +1,150 @@
+// Command lechat is the LeChat server: REST API, WebSocket and the web app in one
+// binary. Configuration: config.yaml (LECHAT_CONFIG) and LECHAT_* variables.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"lechat/api"
+	"lechat/frontend"
+	"lechat/migrations"
+	"lechat/service"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "lechat:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	path := os.Getenv("LECHAT_CONFIG")
+	if path == "" {
+		path = "config.yaml"
+	}
+	cfg, err := loadConfig(path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	db, dialect, err := service.OpenDB(ctx, service.DBConfig{Driver: cfg.Database.Driver,
+		DSN: cfg.Database.DSN, DataDir: cfg.DataDir, MaxOpenConns: cfg.Database.MaxOpenConns}, log)
+	if err != nil {
+		return err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	if err := migrations.Apply(ctx, sqlDB, dialect, log); err != nil {
+		return err
+	}
+
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	accounts, err := service.NewAccounts(db, service.AccountsConfig{
+		JWTSecret:      cfg.Auth.JWTSecret,
+		TokenTTL:       cfg.Auth.TokenTTL,
+		ActivationTTL:  cfg.Auth.ActivationTTL,
+		ResendCooldown: cfg.Auth.ResendCooldown,
+		BcryptCost:     cfg.Auth.BcryptCost,
+		PublicURL:      cfg.HTTP.PublicURL,
+	}, mailer, log)
+	if err != nil {
+		return err
+	}
+
+	app, built := frontend.App()
+	if !built {
+		log.Warn("the web app was not built: pages show how to build it; the API works (run make run to build it)")
+	}
+	rl := cfg.HTTP.RateLimits
+	handler, err := api.New(api.Options{
+		Log:            log,
+		Accounts:       accounts,
+		Health:         sqlDB.PingContext,
+		Frontend:       app,
+		UnbuiltPage:    frontend.UnbuiltPage(),
+		BodyLimit:      cfg.HTTP.BodyLimit,
+		CORSOrigins:    cfg.HTTP.CORSOrigins,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		RateLimits: api.RateLimits{
+			Enabled:  rl.Enabled == "on",
+			Register: api.Limit(rl.Register),
+			Login:    api.Limit(rl.Login),
+			Resend:   api.Limit(rl.Resend),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              cfg.HTTP.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("LeChat is listening", "addr", cfg.HTTP.Addr, "public_url", cfg.HTTP.PublicURL,
+		"mode", cfg.Mode, "database", dialect, "web_app_built", built)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.Log.Format
+	if format == "" {
+		format = "text"
+		if cfg.Mode == "production" {
+			format = "json"
+		}
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// newMailer sends through SMTP when a host is configured, else into the log.
+func newMailer(cfg Config, log *slog.Logger) (service.Mailer, error) {
+	if cfg.SMTP.Host == "" {
+		log.Warn("no SMTP host is configured: activation mails are written to this log")
+		return &service.LogMailer{Log: log}, nil
+	}
+	return service.NewSMTPMailer(service.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
+		Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, TLS: cfg.SMTP.TLS,
+		From: cfg.SMTP.From, Timeout: cfg.SMTP.Timeout})
+}

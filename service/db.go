@@ -1,0 +1,130 @@
+// Package service holds LeChat's business rules. It owns every transaction; the
+// transports (api, ws) call it and never see gorm.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/go-sql-driver/mysql"
+	gormmysql "gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"lechat/model"
+)
+
+// DBConfig says which database to open.
+type DBConfig struct {
+	Driver       string // "sqlite" or "mysql"
+	DSN          string // for sqlite, a file path; empty means DataDir/lechat.db
+	DataDir      string
+	MaxOpenConns int
+}
+
+// OpenDB opens the database of cfg with the settings LeChat relies on: UTC times,
+// utf8mb4 on MySQL, WAL and a busy timeout on SQLite, and errors translated to
+// gorm's kinds. It returns the dialect name ("mysql" or "sqlite") for migrations.
+func OpenDB(ctx context.Context, cfg DBConfig, log *slog.Logger) (*gorm.DB, string, error) {
+	var dialector gorm.Dialector
+	switch cfg.Driver {
+	case "mysql":
+		dsn, err := MySQLDSN(cfg.DSN)
+		if err != nil {
+			return nil, "", err
+		}
+		dialector = gormmysql.Open(dsn)
+	case "sqlite", "":
+		path := cfg.DSN
+		if path == "" {
+			if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+				return nil, "", fmt.Errorf("create data dir: %w", err)
+			}
+			path = filepath.Join(cfg.DataDir, "lechat.db")
+		}
+		dialector = sqlite.Open(SQLiteDSN(path))
+	default:
+		return nil, "", fmt.Errorf("unknown database driver %q (want sqlite or mysql)", cfg.Driver)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError: true,
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		Logger:         logger.Discard,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("open %s database: %w", cfg.Driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, "", err
+	}
+	dialect := "mysql"
+	if cfg.Driver != "mysql" {
+		dialect = "sqlite"
+	}
+	if cfg.MaxOpenConns > 0 {
+		sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
+		sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
+	}
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, "", fmt.Errorf("reach %s database: %w", dialect, err)
+	}
+	log.Info("database open", "driver", dialect)
+	return db, dialect, nil
+}
+
+// SQLiteDSN is the connection string for the SQLite file at path: WAL, a busy
+// timeout, foreign keys, and transactions that take the write lock at BEGIN
+// (SQLite has no SELECT … FOR UPDATE).
+func SQLiteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// Not _time_format: this driver version stops reading the DSN after it.
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// MySQLDSN returns dsn with the settings LeChat needs forced on: utf8mb4, parsed
+// times in UTC. Returns an error when dsn does not parse.
+func MySQLDSN(dsn string) (string, error) {
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse mysql dsn: %w", err)
+	}
+	c.ParseTime = true
+	c.Loc = time.UTC
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	c.Params["charset"] = "utf8mb4"
+	c.Collation = "utf8mb4_unicode_ci"
+	c.Params["time_zone"] = "'+00:00'"
+	return c.FormatDSN(), nil
+}
+
+// dbErr turns gorm's kinds into model kinds; anything else is returned as it is.
+func dbErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return model.Errorf(model.ErrNotFound, "not found")
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return model.Errorf(model.ErrConflict, "already exists")
+	}
+	return err
+}
