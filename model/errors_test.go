@@ -10,8 +10,8 @@ import (
 
 func TestErrorMapping(t *testing.T) {
 	tests := []struct {
-		name                string
-		err                 error
+		name                 string
+		err                  error
 		code, message, field string
 	}{
 		{"kind with message", model.Errorf(model.ErrForbidden, "not yours"), "forbidden", "not yours", ""},
