@@ -70,6 +70,8 @@ func run() error {
 		return err
 	}
 
+	friends := service.NewFriends(db, log)
+
 	app, built := frontend.App()
 	if !built {
 		log.Warn("the web app was not built: pages show how to build it; the API works (run make run to build it)")
@@ -78,6 +80,7 @@ func run() error {
 	handler, err := api.New(api.Options{
 		Log:            log,
 		Accounts:       accounts,
+		Friends:        friends,
 		Health:         sqlDB.PingContext,
 		Frontend:       app,
 		UnbuiltPage:    frontend.UnbuiltPage(),

@@ -113,12 +113,11 @@ func (s *Server) changePassword(c *gin.Context) error {
 }
 
 func (s *Server) searchUsers(c *gin.Context) error {
-	limit, err := queryInt(c, "limit")
+	req, err := pageRequest(c)
 	if err != nil {
 		return err
 	}
-	page, err := s.accounts.SearchUsers(c.Request.Context(), c.Query("q"),
-		service.PageRequest{Cursor: c.Query("cursor"), Limit: limit})
+	page, err := s.accounts.SearchUsers(c.Request.Context(), c.Query("q"), req)
 	if err != nil {
 		return err
 	}

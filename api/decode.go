@@ -88,3 +88,8 @@ func queryInt(c *gin.Context, name string) (int, error) {
 	}
 	return n, nil
 }
+
+// errRequired is the error for a missing request field.
+func errRequired(field string) error {
+	return model.FieldErrorf(model.ErrInvalid, field, "%s is required", field)
+}

@@ -27,6 +27,7 @@ type RateLimits struct {
 type Options struct {
 	Log      *slog.Logger
 	Accounts *service.Accounts
+	Friends  *service.Friends
 	// Health reports whether the database answers, for GET /healthz.
 	Health func(ctx context.Context) error
 
@@ -45,13 +46,14 @@ type Options struct {
 type Server struct {
 	log      *slog.Logger
 	accounts *service.Accounts
+	friends  *service.Friends
 	health   func(ctx context.Context) error
 }
 
 // New returns the HTTP handler of the whole API and the web app.
 func New(o Options) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{log: o.Log, accounts: o.Accounts, health: o.Health}
+	s := &Server{log: o.Log, accounts: o.Accounts, friends: o.Friends, health: o.Health}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -87,6 +89,9 @@ func New(o Options) (http.Handler, error) {
 	authed.PUT("/me/password", s.handle(s.changePassword))
 	authed.GET("/users", s.handle(s.searchUsers))
 	authed.GET("/users/:id", s.handle(s.user))
+	if s.friends != nil {
+		s.friendRoutes(authed)
+	}
 
 	web := newWebApp(o.Frontend, o.UnbuiltPage)
 	r.NoRoute(func(c *gin.Context) {

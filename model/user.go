@@ -74,6 +74,14 @@ func (u *User) Public() PublicUser {
 		AvatarURL: u.AvatarURL, Signature: u.Signature, Gender: u.Gender, Location: u.Location}
 }
 
+// UserProfile is another user as the viewer sees them: the public fields, and
+// whether they are friends, with the viewer's private remark if so.
+type UserProfile struct {
+	PublicUser
+	IsFriend bool    `json:"is_friend"`
+	Remark   *string `json:"remark,omitempty"`
+}
+
 // Me is what users see of their own account.
 type Me struct {
 	PublicUser

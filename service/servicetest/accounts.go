@@ -3,6 +3,7 @@ package servicetest
 import (
 	"context"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -111,4 +112,54 @@ func As(ctx context.Context, t testing.TB, a *service.Accounts, token string) co
 		t.Fatalf("authenticate: %v", err)
 	}
 	return model.WithTokenID(model.WithUserID(ctx, sess.UserID), sess.TokenID)
+}
+
+// Befriend stores a friendship between a and b directly, as a fixture for tests of
+// what friends may do; the friends service's own tests go through requests.
+func Befriend(t testing.TB, db *gorm.DB, a, b uint64) {
+	t.Helper()
+	now := time.Now().UTC()
+	rows := []model.Friendship{{UserID: a, FriendID: b, CreatedAt: now}, {UserID: b, FriendID: a, CreatedAt: now}}
+	if err := db.Create(&rows).Error; err != nil {
+		t.Fatalf("befriend %d and %d: %v", a, b, err)
+	}
+}
+
+// Recorder is a Notifier that keeps every event with its recipients, for tests.
+type Recorder struct {
+	mu     sync.Mutex
+	events []Published
+}
+
+// Published is one event and who it went to.
+type Published struct {
+	To    []uint64
+	Event model.Event
+}
+
+// Publish keeps ev.
+func (r *Recorder) Publish(_ context.Context, to []uint64, ev model.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, Published{To: slices.Clone(to), Event: ev})
+}
+
+// Events returns the events of type typ published so far, oldest first ("" for all).
+func (r *Recorder) Events(typ string) []Published {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Published
+	for _, p := range r.events {
+		if typ == "" || p.Event.Type == typ {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Reset forgets what was published.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = nil
 }
