@@ -51,5 +51,5 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		c.Header("WWW-Authenticate", `Bearer realm="lechat"`)
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code,
-		Message: model.Message(err), Field: model.Field(err)}})
+		Message: model.ErrorMessage(err), Field: model.Field(err)}})
 }

@@ -56,9 +56,9 @@ func Code(err error) string {
 	return "internal"
 }
 
-// Message returns the user-safe message of err, or "internal error" when err carries
+// ErrorMessage returns the user-safe message of err, or "internal error" when err carries
 // none (its text may hold details that must not reach a client).
-func Message(err error) string {
+func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Msg

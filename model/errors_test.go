@@ -27,8 +27,8 @@ func TestErrorMapping(t *testing.T) {
 			if got := model.Code(tt.err); got != tt.code {
 				t.Errorf("Code = %q, want %q", got, tt.code)
 			}
-			if got := model.Message(tt.err); got != tt.message {
-				t.Errorf("Message = %q, want %q", got, tt.message)
+			if got := model.ErrorMessage(tt.err); got != tt.message {
+				t.Errorf("ErrorMessage = %q, want %q", got, tt.message)
 			}
 			if got := model.Field(tt.err); got != tt.field {
 				t.Errorf("Field = %q, want %q", got, tt.field)

@@ -291,8 +291,8 @@ func TestLogin(t *testing.T) {
 		// Wrong password and unknown user say the same thing.
 		_, e1 := a.Login(ctx, u.Username, "wrong password")
 		_, e2 := a.Login(ctx, "nobody_"+name, "wrong password")
-		if model.Message(e1) != model.Message(e2) {
-			t.Errorf("messages differ: %q vs %q", model.Message(e1), model.Message(e2))
+		if model.ErrorMessage(e1) != model.ErrorMessage(e2) {
+			t.Errorf("messages differ: %q vs %q", model.ErrorMessage(e1), model.ErrorMessage(e2))
 		}
 	})
 }
