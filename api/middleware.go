@@ -122,12 +122,14 @@ func securityHeaders() gin.HandlerFunc {
 func cors(origins []string) gin.HandlerFunc {
 	any := slices.Contains(origins, "*")
 	return func(c *gin.Context) {
+		if len(origins) > 0 { // answers differ by Origin: caches must know
+			c.Writer.Header().Add("Vary", "Origin")
+		}
 		origin := c.GetHeader("Origin")
 		if origin == "" {
 			c.Next()
 			return
 		}
-		c.Writer.Header().Add("Vary", "Origin")
 		if !any && !slices.Contains(origins, origin) {
 			c.Next() // the browser will refuse the answer
 			return
@@ -150,8 +152,9 @@ func cors(origins []string) gin.HandlerFunc {
 // request's context.
 func (s *Server) requireAuth() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if !ok {
+		h := c.GetHeader("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			writeError(c, s.log, model.Errorf(model.ErrUnauthorized, "sign in first: send Authorization: Bearer <token>"))
 			return
 		}

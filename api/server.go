@@ -28,6 +28,10 @@ type Options struct {
 	Log      *slog.Logger
 	Accounts *service.Accounts
 	Friends  *service.Friends
+	Groups   *service.Groups
+	Chat     *service.Chat
+	// WebSocket serves GET /ws (the hub), or is nil.
+	WebSocket http.Handler
 	// Health reports whether the database answers, for GET /healthz.
 	Health func(ctx context.Context) error
 
@@ -47,13 +51,16 @@ type Server struct {
 	log      *slog.Logger
 	accounts *service.Accounts
 	friends  *service.Friends
+	groups   *service.Groups
+	chat     *service.Chat
 	health   func(ctx context.Context) error
 }
 
 // New returns the HTTP handler of the whole API and the web app.
 func New(o Options) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{log: o.Log, accounts: o.Accounts, friends: o.Friends, health: o.Health}
+	s := &Server{log: o.Log, accounts: o.Accounts, friends: o.Friends, groups: o.Groups,
+		chat: o.Chat, health: o.Health}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -66,11 +73,12 @@ func New(o Options) (http.Handler, error) {
 	r.Use(withRequestID(), logRequests(o.Log), recoverPanics(o.Log), securityHeaders(),
 		cors(o.CORSOrigins), limitBody(o.BodyLimit, o.Log))
 
-	var regLim, loginLim, resendLim *ipLimiter
+	var regLim, loginLim, resendLim, activateLim *ipLimiter
 	if o.RateLimits.Enabled {
 		regLim = newIPLimiter(o.RateLimits.Register)
 		loginLim = newIPLimiter(o.RateLimits.Login)
 		resendLim = newIPLimiter(o.RateLimits.Resend)
+		activateLim = newIPLimiter(o.RateLimits.Resend) // same size, its own bucket
 	}
 
 	r.GET("/healthz", s.healthz)
@@ -78,7 +86,7 @@ func New(o Options) (http.Handler, error) {
 
 	v1 := r.Group("/api/v1")
 	v1.POST("/auth/register", s.rateLimited(regLim), s.handle(s.register))
-	v1.POST("/auth/activate", s.rateLimited(resendLim), s.handle(s.activate))
+	v1.POST("/auth/activate", s.rateLimited(activateLim), s.handle(s.activate))
 	v1.POST("/auth/resend-activation", s.rateLimited(resendLim), s.handle(s.resendActivation))
 	v1.POST("/auth/login", s.rateLimited(loginLim), s.handle(s.login))
 
@@ -91,6 +99,15 @@ func New(o Options) (http.Handler, error) {
 	authed.GET("/users/:id", s.handle(s.user))
 	if s.friends != nil {
 		s.friendRoutes(authed)
+	}
+	if s.groups != nil {
+		s.groupRoutes(authed)
+	}
+	if s.chat != nil {
+		s.conversationRoutes(authed)
+	}
+	if o.WebSocket != nil {
+		r.GET("/ws", gin.WrapH(o.WebSocket))
 	}
 
 	web := newWebApp(o.Frontend, o.UnbuiltPage)

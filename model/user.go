@@ -91,10 +91,13 @@ type Me struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Own returns the owner's view of u.
+// Own returns the owner's view of u. Unlike Public, Nickname is what is stored,
+// "" included, so that a profile form edits the real value.
 func (u *User) Own() Me {
-	return Me{PublicUser: u.Public(), Email: u.Email, Birthday: u.Birthday,
+	me := Me{PublicUser: u.Public(), Email: u.Email, Birthday: u.Birthday,
 		Activated: u.Active(), CreatedAt: u.CreatedAt.UTC()}
+	me.Nickname = u.Nickname
+	return me
 }
 
 // NormalizeUsername lower-cases name and checks it is 3–32 of [a-z0-9_].

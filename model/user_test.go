@@ -230,6 +230,9 @@ func TestUserViews(t *testing.T) {
 		t.Errorf("nickname falls back to username: got %q", p.Nickname)
 	}
 	me := u.Own()
+	if me.Nickname != "" {
+		t.Errorf("own view shows nickname %q for an unset one", me.Nickname)
+	}
 	if me.Email != "bob@example.com" || me.Birthday != "1999-01-01" || !me.Activated {
 		t.Errorf("own view = %+v", me)
 	}
