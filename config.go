@@ -26,6 +26,29 @@ type Config struct {
 	Auth     AuthConfig     `yaml:"auth"`
 	SMTP     SMTPConfig     `yaml:"smtp"`
 	Log      LogConfig      `yaml:"log"`
+	Groups   GroupsConfig   `yaml:"groups"`
+	Realtime RealtimeConfig `yaml:"realtime"`
+	Cluster  ClusterConfig  `yaml:"cluster"`
+}
+
+type GroupsConfig struct {
+	MaxMembers int `yaml:"max_members"`
+}
+
+type RealtimeConfig struct {
+	MaxFrameBytes  int64         `yaml:"max_frame_bytes"`
+	QueueSize      int           `yaml:"queue_size"`
+	FramesPerSec   float64       `yaml:"frames_per_sec"`
+	FrameBurst     int           `yaml:"frame_burst"`
+	PingPeriod     time.Duration `yaml:"ping_period"`
+	PongWait       time.Duration `yaml:"pong_wait"`
+	WriteWait      time.Duration `yaml:"write_wait"`
+	HeartbeatEvery time.Duration `yaml:"heartbeat_every"`
+	StaleAfter     time.Duration `yaml:"stale_after"`
+}
+
+type ClusterConfig struct {
+	NodeID string `yaml:"node_id"` // empty: host name + pid
 }
 
 type HTTPConfig struct {
@@ -102,8 +125,20 @@ func defaultConfig() Config {
 			ResendCooldown: time.Minute,
 			BcryptCost:     11,
 		},
-		SMTP: SMTPConfig{Port: 587, TLS: "starttls", From: "LeChat <no-reply@localhost>", Timeout: 15 * time.Second},
-		Log:  LogConfig{Level: "info"},
+		SMTP:   SMTPConfig{Port: 587, TLS: "starttls", From: "LeChat <no-reply@localhost>", Timeout: 15 * time.Second},
+		Log:    LogConfig{Level: "info"},
+		Groups: GroupsConfig{MaxMembers: 500},
+		Realtime: RealtimeConfig{
+			MaxFrameBytes:  64 << 10,
+			QueueSize:      256,
+			FramesPerSec:   20,
+			FrameBurst:     60,
+			PingPeriod:     25 * time.Second,
+			PongWait:       60 * time.Second,
+			WriteWait:      10 * time.Second,
+			HeartbeatEvery: 20 * time.Second,
+			StaleAfter:     70 * time.Second,
+		},
 	}
 }
 
@@ -147,6 +182,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		"LECHAT_RATE_LIMITS":   &cfg.HTTP.RateLimits.Enabled,
 		"LECHAT_LOG_LEVEL":     &cfg.Log.Level,
 		"LECHAT_LOG_FORMAT":    &cfg.Log.Format,
+		"LECHAT_NODE_ID":       &cfg.Cluster.NodeID,
 	}
 	for name, dst := range str {
 		if v, ok := lookup(getenv, name); ok {
@@ -242,6 +278,19 @@ func (c *Config) validate() error {
 	case "", "text", "json":
 	default:
 		bad("log format must be text or json, not %q", c.Log.Format)
+	}
+	if c.Groups.MaxMembers < 2 || c.Groups.MaxMembers > 100_000 {
+		bad("groups.max_members must be between 2 and 100000")
+	}
+	rt := c.Realtime
+	if rt.MaxFrameBytes < 1024 || rt.QueueSize < 8 || rt.FramesPerSec <= 0 || rt.FrameBurst < 1 {
+		bad("realtime: max_frame_bytes >= 1024, queue_size >= 8, frames_per_sec > 0 and frame_burst >= 1")
+	}
+	if rt.PingPeriod <= 0 || rt.PongWait <= rt.PingPeriod || rt.WriteWait <= 0 {
+		bad("realtime: ping_period must be positive and shorter than pong_wait; write_wait positive")
+	}
+	if rt.HeartbeatEvery <= 0 || rt.StaleAfter < 2*rt.HeartbeatEvery {
+		bad("realtime: stale_after must be at least two heartbeats")
 	}
 	if c.Mode == "production" {
 		if c.Auth.JWTSecret == service.DevJWTSecret {

@@ -17,6 +17,7 @@ import (
 	"lechat/frontend"
 	"lechat/migrations"
 	"lechat/service"
+	"lechat/ws"
 )
 
 func main() {
@@ -70,7 +71,36 @@ func run() error {
 		return err
 	}
 
+	nodeID := cfg.Cluster.NodeID
+	if nodeID == "" {
+		host, _ := os.Hostname()
+		nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
 	friends := service.NewFriends(db, log)
+	groups := service.NewGroups(db, service.GroupsConfig{MaxMembers: cfg.Groups.MaxMembers}, log)
+	chat := service.NewChat(db, log)
+	sockets := service.NewSockets(db, nodeID, cfg.Realtime.StaleAfter, log)
+	friends.Sockets = sockets
+
+	rt := cfg.Realtime
+	hub := ws.New(ws.Config{
+		MaxFrameBytes:  rt.MaxFrameBytes,
+		QueueSize:      rt.QueueSize,
+		WriteWait:      rt.WriteWait,
+		PongWait:       rt.PongWait,
+		PingPeriod:     rt.PingPeriod,
+		HeartbeatEvery: rt.HeartbeatEvery,
+		RateLimit:      cfg.HTTP.RateLimits.Enabled == "on",
+		FramesPerSec:   rt.FramesPerSec,
+		FrameBurst:     rt.FrameBurst,
+		AllowedOrigins: cfg.HTTP.CORSOrigins,
+	}, accounts, chat, sockets, log)
+	for _, n := range []*service.Notifier{&accounts.Notifier, &friends.Notifier, &groups.Notifier, &chat.Notifier, &sockets.Notifier} {
+		*n = hub
+	}
+	if err := hub.Start(ctx); err != nil {
+		return err
+	}
 
 	app, built := frontend.App()
 	if !built {
@@ -81,6 +111,9 @@ func run() error {
 		Log:            log,
 		Accounts:       accounts,
 		Friends:        friends,
+		Groups:         groups,
+		Chat:           chat,
+		WebSocket:      hub,
 		Health:         sqlDB.PingContext,
 		Frontend:       app,
 		UnbuiltPage:    frontend.UnbuiltPage(),
@@ -108,7 +141,7 @@ func run() error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("LeChat is listening", "addr", cfg.HTTP.Addr, "public_url", cfg.HTTP.PublicURL,
-		"mode", cfg.Mode, "database", dialect, "web_app_built", built)
+		"mode", cfg.Mode, "database", dialect, "web_app_built", built, "node_id", nodeID)
 
 	select {
 	case err := <-errc:
@@ -118,6 +151,7 @@ func run() error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	hub.Close(shutdownCtx) // sockets first: hijacked connections are not Shutdown's
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

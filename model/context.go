@@ -30,3 +30,17 @@ func TokenID(ctx context.Context) string {
 	id, _ := ctx.Value(tokenIDKey).(string)
 	return id
 }
+
+const socketIDKey ctxKey = 100
+
+// WithSocketID returns ctx carrying the id of the socket a request came from, so
+// that what it causes is not echoed to that same socket.
+func WithSocketID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, socketIDKey, id)
+}
+
+// SocketID returns the socket id carried by ctx, or "".
+func SocketID(ctx context.Context) string {
+	id, _ := ctx.Value(socketIDKey).(string)
+	return id
+}

@@ -20,3 +20,14 @@ const (
 	EventGroupDisbanded    = "group.disbanded"     // data: GroupEvent
 	EventGroupJoinRequest  = "group.join_request"  // data: GroupJoinRequestView, to owner and admins
 )
+
+// EventSessionRevoked is internal: it tells the hub to close the sockets of
+// revoked tokens. It is never sent to a client as a frame.
+const EventSessionRevoked = "session.revoked" // data: RevokedTokens
+
+// RevokedTokens names the tokens of one user that no longer work: those listed,
+// or when AllBut is set, every token of the user but that one.
+type RevokedTokens struct {
+	TokenIDs []string
+	AllBut   string
+}

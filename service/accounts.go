@@ -42,6 +42,8 @@ type Accounts struct {
 	cfg    AccountsConfig
 	log    *slog.Logger
 	Mailer Mailer
+	// Notifier hears of revoked tokens, so that their open sockets close.
+	Notifier Notifier
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -64,7 +66,8 @@ func NewAccounts(db *gorm.DB, cfg AccountsConfig, mailer Mailer, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt cost %d: %w", cfg.BcryptCost, err)
 	}
-	return &Accounts{db: db, cfg: cfg, log: log, Mailer: mailer, Now: time.Now, dummyHash: dummy}, nil
+	return &Accounts{db: db, cfg: cfg, log: log, Mailer: mailer, Notifier: NopNotifier{}, Now: time.Now,
+		dummyHash: dummy}, nil
 }
 
 func (s *Accounts) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -375,6 +378,8 @@ func (s *Accounts) Logout(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
+	s.Notifier.Publish(ctx, []uint64{model.UserID(ctx)}, model.Event{Type: model.EventSessionRevoked,
+		Data: model.RevokedTokens{TokenIDs: []string{model.TokenID(ctx)}}})
 	return nil
 }
 
@@ -430,7 +435,7 @@ func (s *Accounts) ChangePassword(ctx context.Context, oldPassword, newPassword 
 		return fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&model.User{}).Where("id = ?", uid).
 			Updates(map[string]any{"password_hash": string(hash), "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("store password: %w", err)
@@ -442,6 +447,12 @@ func (s *Accounts) ChangePassword(ctx context.Context, oldPassword, newPassword 
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.Notifier.Publish(ctx, []uint64{uid}, model.Event{Type: model.EventSessionRevoked,
+		Data: model.RevokedTokens{AllBut: model.TokenID(ctx)}})
+	return nil
 }
 
 // randomToken returns n random bytes, base64url without padding.

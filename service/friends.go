@@ -18,6 +18,8 @@ type Friends struct {
 	db       *gorm.DB
 	log      *slog.Logger
 	Notifier Notifier
+	// Sockets, when set, tells which friends are online.
+	Sockets *Sockets
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -299,9 +301,14 @@ func (s *Friends) List(ctx context.Context, page PageRequest) (Page[model.Friend
 	if err != nil {
 		return Page[model.FriendView]{}, err
 	}
+	online, err := s.Sockets.Online(ctx, ids)
+	if err != nil {
+		return Page[model.FriendView]{}, err
+	}
 	out := make([]model.FriendView, len(rows))
 	for i, r := range rows {
-		out[i] = model.FriendView{User: users[r.FriendID], Remark: r.Remark, Since: r.CreatedAt.UTC()}
+		out[i] = model.FriendView{User: users[r.FriendID], Remark: r.Remark, Online: online[r.FriendID],
+			Since: r.CreatedAt.UTC()}
 	}
 	return pageByID(out, limit, func(v model.FriendView) uint64 { return v.User.ID }), nil
 }

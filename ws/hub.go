@@ -1,0 +1,304 @@
+// Package ws is LeChat's WebSocket layer: a melody hub that authenticates the
+// handshake, keeps a user → sessions index for delivery, decodes client frames
+// and hands them to the chat service, and turns service events into frames.
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/olahol/melody"
+	"golang.org/x/time/rate"
+
+	"lechat/model"
+	"lechat/service"
+)
+
+// Config tunes the hub.
+type Config struct {
+	MaxFrameBytes  int64         // a larger client frame closes the socket (1009)
+	QueueSize      int           // frames queued per socket; a socket whose queue overflows is cut off
+	WriteWait      time.Duration // a write that takes longer fails and closes the socket
+	PongWait       time.Duration // a socket silent for longer is closed
+	PingPeriod     time.Duration // server pings; must be shorter than PongWait
+	HeartbeatEvery time.Duration // how often this node refreshes its socket rows and expires dead ones
+	RateLimit      bool          // limit frames per socket
+	FramesPerSec   float64
+	FrameBurst     int
+	AllowedOrigins []string // browser origins allowed besides the server's own; "*" for any
+}
+
+// DefaultConfig is what a node runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		MaxFrameBytes:  64 << 10,
+		QueueSize:      256,
+		WriteWait:      10 * time.Second,
+		PongWait:       60 * time.Second,
+		PingPeriod:     25 * time.Second,
+		HeartbeatEvery: 20 * time.Second,
+		RateLimit:      true,
+		FramesPerSec:   20,
+		FrameBurst:     60,
+	}
+}
+
+// Hub serves /ws and implements service.Notifier.
+type Hub struct {
+	m        *melody.Melody
+	cfg      Config
+	log      *slog.Logger
+	accounts *service.Accounts
+	chat     *service.Chat
+	sockets  *service.Sockets
+	shards   [64]shard
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+var _ service.Notifier = (*Hub)(nil)
+
+type shard struct {
+	mu    sync.RWMutex
+	users map[uint64][]*melody.Session
+}
+
+// conn is what the hub knows of one socket.
+type conn struct {
+	id      string
+	userID  uint64
+	tokenID string
+	limiter *rate.Limiter // nil: no limit
+	evicted atomic.Bool
+}
+
+const connKey = "conn"
+
+func connOf(s *melody.Session) *conn {
+	c, _ := s.Keys[connKey].(*conn)
+	return c
+}
+
+// New returns a hub; Start begins its heartbeat.
+func New(cfg Config, accounts *service.Accounts, chat *service.Chat, sockets *service.Sockets, log *slog.Logger) *Hub {
+	h := &Hub{m: melody.New(), cfg: cfg, log: log, accounts: accounts, chat: chat, sockets: sockets,
+		stop: make(chan struct{})}
+	for i := range h.shards {
+		h.shards[i].users = map[uint64][]*melody.Session{}
+	}
+	h.m.Config.MaxMessageSize = cfg.MaxFrameBytes
+	h.m.Config.MessageBufferSize = cfg.QueueSize
+	h.m.Config.WriteWait = cfg.WriteWait
+	h.m.Config.PongWait = cfg.PongWait
+	h.m.Config.PingPeriod = cfg.PingPeriod
+	h.m.Upgrader.ReadBufferSize = 1024
+	h.m.Upgrader.WriteBufferSize = 1024
+	h.m.Upgrader.WriteBufferPool = &sync.Pool{}
+	h.m.Upgrader.CheckOrigin = h.checkOrigin
+	h.m.HandleConnect(h.connected)
+	h.m.HandleDisconnect(h.disconnected)
+	h.m.HandleMessage(h.received)
+	h.evictSlowConsumers()
+	return h
+}
+
+// Start cleans this node's rows left by an earlier run and starts the heartbeat
+// that keeps its rows alive and expires those of dead nodes.
+func (h *Hub) Start(ctx context.Context) error {
+	if err := h.sockets.CleanNode(ctx); err != nil {
+		return err
+	}
+	h.done.Add(1)
+	go h.heartbeat()
+	return nil
+}
+
+func (h *Hub) heartbeat() {
+	defer h.done.Done()
+	t := time.NewTicker(h.cfg.HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), h.cfg.HeartbeatEvery)
+			if err := h.sockets.Heartbeat(ctx); err != nil {
+				h.log.Warn("socket heartbeat failed", "err", err)
+			}
+			if err := h.sockets.Expire(ctx); err != nil {
+				h.log.Warn("expiring dead sockets failed", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Close tells every client the server is going away (so they reconnect
+// elsewhere at once), stops the heartbeat and removes this node's socket rows.
+func (h *Hub) Close(ctx context.Context) {
+	close(h.stop)
+	h.done.Wait()
+	h.m.CloseWithMsg(melody.FormatCloseMessage(melody.CloseGoingAway, "server shutting down"))
+	if err := h.sockets.CleanNode(ctx); err != nil {
+		h.log.Warn("socket rows left behind", "err", err)
+	}
+}
+
+// ServeHTTP authenticates the handshake (?token=, since browsers cannot set
+// headers on a WebSocket) and upgrades; a bad token gets 401 without upgrade.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sess, err := h.accounts.Authenticate(r.Context(), r.URL.Query().Get("token"))
+	if err != nil {
+		status, code := http.StatusUnauthorized, "unauthorized"
+		if !errors.Is(err, model.ErrUnauthorized) {
+			status, code = http.StatusServiceUnavailable, "unavailable"
+			h.log.ErrorContext(r.Context(), "websocket authentication failed", "err", err)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": model.ErrorMessage(err)}})
+		return
+	}
+	c := &conn{id: uuid.NewString(), userID: sess.UserID, tokenID: sess.TokenID}
+	if h.cfg.RateLimit {
+		c.limiter = rate.NewLimiter(rate.Limit(h.cfg.FramesPerSec), h.cfg.FrameBurst)
+	}
+	if err := h.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil && !errors.Is(err, melody.ErrClosed) {
+		h.log.DebugContext(r.Context(), "websocket upgrade failed", "err", err)
+	}
+}
+
+// checkOrigin accepts clients without an Origin (apps, tools), the server's own
+// origin, and the configured ones.
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || slices.Contains(h.cfg.AllowedOrigins, "*") || slices.Contains(h.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
+
+func (h *Hub) shard(userID uint64) *shard { return &h.shards[userID%uint64(len(h.shards))] }
+
+func (sh *shard) add(userID uint64, s *melody.Session) {
+	sh.mu.Lock()
+	sh.users[userID] = append(sh.users[userID], s)
+	sh.mu.Unlock()
+}
+
+func (sh *shard) remove(userID uint64, s *melody.Session) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	list := slices.DeleteFunc(sh.users[userID], func(x *melody.Session) bool { return x == s })
+	if len(list) == 0 {
+		delete(sh.users, userID)
+	} else {
+		sh.users[userID] = list
+	}
+}
+
+// sessions returns a copy of a user's local sessions, taken under the read lock.
+func (sh *shard) sessions(userID uint64) []*melody.Session {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return slices.Clone(sh.users[userID])
+}
+
+func (h *Hub) connected(s *melody.Session) {
+	c := connOf(s)
+	h.shard(c.userID).add(c.userID, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.sockets.Connected(ctx, c.id, c.userID, c.tokenID); err != nil {
+		h.log.Error("socket not recorded", "user_id", c.userID, "err", err)
+	}
+}
+
+func (h *Hub) disconnected(s *melody.Session) {
+	c := connOf(s)
+	h.shard(c.userID).remove(c.userID, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.sockets.Disconnected(ctx, c.id, c.userID); err != nil {
+		h.log.Error("socket row not removed", "user_id", c.userID, "err", err)
+	}
+}
+
+// evictSlowConsumers marks a session whose queue overflowed and closes it once the
+// queue has room for the close frame; nothing more is queued for it meanwhile.
+func (h *Hub) evictSlowConsumers() {
+	h.m.HandleError(func(s *melody.Session, err error) {
+		if errors.Is(err, melody.ErrMessageBufferFull) {
+			if c := connOf(s); c != nil && !c.evicted.Swap(true) {
+				h.log.Warn("slow consumer cut off", "user_id", c.userID)
+			}
+			// not s.Close(): it enqueues and re-enters this handler
+		}
+	})
+	h.m.HandleSentMessage(func(s *melody.Session, _ []byte) {
+		if c := connOf(s); c != nil && c.evicted.Load() {
+			s.CloseWithMsg(melody.FormatCloseMessage(melody.CloseTryAgainLater, "slow consumer"))
+		}
+	})
+}
+
+// frame is every frame on the wire.
+type frame struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+	Data any    `json:"data"`
+}
+
+// Publish implements service.Notifier: it encodes the event once and queues it
+// on every local socket of the users, except the socket the event came from.
+// It never blocks on a client.
+func (h *Hub) Publish(ctx context.Context, userIDs []uint64, ev model.Event) {
+	if ev.Type == model.EventSessionRevoked {
+		h.revoke(userIDs, ev.Data)
+		return
+	}
+	b, err := json.Marshal(frame{Type: ev.Type, Data: ev.Data})
+	if err != nil {
+		h.log.ErrorContext(ctx, "encode event", "type", ev.Type, "err", err)
+		return
+	}
+	origin := model.SocketID(ctx)
+	for _, uid := range userIDs {
+		for _, s := range h.shard(uid).sessions(uid) {
+			if c := connOf(s); c.id != origin && !c.evicted.Load() {
+				s.Write(b)
+			}
+		}
+	}
+}
+
+// revoke closes the sockets of revoked tokens.
+func (h *Hub) revoke(userIDs []uint64, data any) {
+	rt, ok := data.(model.RevokedTokens)
+	if !ok {
+		return
+	}
+	for _, uid := range userIDs {
+		for _, s := range h.shard(uid).sessions(uid) {
+			c := connOf(s)
+			if (rt.AllBut != "" && c.tokenID != rt.AllBut) || slices.Contains(rt.TokenIDs, c.tokenID) {
+				s.CloseWithMsg(melody.FormatCloseMessage(melody.ClosePolicyViolation, "token revoked"))
+			}
+		}
+	}
+}
+
+// Connections returns how many sockets this node holds.
+func (h *Hub) Connections() int { return h.m.Len() }
