@@ -184,8 +184,8 @@ func TestGroupRoutes(t *testing.T) {
 		r := gs.doJSON(t, "POST", "/api/v1/groups", owner.token, map[string]any{"name": name,
 			"notice": "第一行\n第二行", "avatar_url": "/uploads/g.png", "member_ids": []uint64{friend.ID}})
 		expectStatus(t, r, http.StatusCreated)
-		if !strings.Contains(string(r.Body), `"conversation_id":null`) {
-			t.Errorf("conversation_id is not null: %s", r.Body)
+		if strings.Contains(string(r.Body), `"conversation_id":null`) {
+			t.Errorf("a member sees no conversation_id: %s", r.Body)
 		}
 		var created groupEnvelope
 		decodeStrict(t, r.Body, &created)

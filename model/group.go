@@ -24,8 +24,7 @@ const (
 
 // Group is a group chat's settings. MemberCount always equals the number of its
 // GroupMember rows: both change in the same transaction, under the group's row
-// lock. ConversationID is nil until group conversations exist (the real-time
-// issue creates them).
+// lock. ConversationID is the group's conversation, made with the group.
 type Group struct {
 	ID             uint64 `gorm:"primaryKey"`
 	Name           string

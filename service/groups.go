@@ -29,8 +29,8 @@ type GroupsConfig struct {
 // changes of one group are serialized and member_count always equals the number
 // of member rows. Events leave through Notifier after commit.
 //
-// A group's ConversationID stays nil until the real-time issue creates group
-// conversations.
+// Each group has a conversation, made with it; its members are the group's
+// members (kept in step in the same transactions) and it goes with the group.
 type Groups struct {
 	db  *gorm.DB
 	cfg GroupsConfig
@@ -108,6 +108,14 @@ func (s *Groups) Create(ctx context.Context, in CreateGroupInput) (*model.GroupV
 			return fmt.Errorf("insert members: %w", dbErr(err))
 		}
 		all := append([]uint64{me}, ids...)
+		convID, err := createGroupConversation(tx, g.ID, now, all...)
+		if err != nil {
+			return err
+		}
+		g.ConversationID = &convID
+		if err := tx.Model(&model.Group{}).Where("id = ?", g.ID).Update("conversation_id", convID).Error; err != nil {
+			return fmt.Errorf("link group conversation: %w", err)
+		}
 		for _, id := range ids {
 			out.add(all, model.EventGroupMemberJoined, model.GroupEvent{Group: eventView(g),
 				User: userOf(users, id), By: userOf(users, me), Role: model.RoleMember})
@@ -770,6 +778,11 @@ func (s *Groups) Disband(ctx context.Context, id uint64) error {
 		}
 		if err := tx.Delete(&model.Group{}, id).Error; err != nil {
 			return fmt.Errorf("delete group: %w", err)
+		}
+		if g.ConversationID != nil {
+			if err := deleteConversation(tx, *g.ConversationID); err != nil {
+				return err
+			}
 		}
 		out.add(all, model.EventGroupDisbanded, model.GroupEvent{Group: eventView(g), By: userOf(users, me)})
 		return nil

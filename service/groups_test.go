@@ -127,6 +127,23 @@ func (b *groupBed) consistent(id uint64) {
 	if len(owners) != 1 || owners[0] != g.OwnerID {
 		b.t.Errorf("group %d: owner rows %v, owner_id %d", id, owners, g.OwnerID)
 	}
+	// The group's conversation has exactly the group's members.
+	if g.ConversationID == nil {
+		b.t.Fatalf("group %d has no conversation", id)
+	}
+	var convMembers []uint64
+	if err := b.db.Model(&model.ConversationMember{}).Where("conversation_id = ?", *g.ConversationID).
+		Order("user_id").Pluck("user_id", &convMembers).Error; err != nil {
+		b.t.Fatal(err)
+	}
+	if len(convMembers) != len(roles) {
+		b.t.Errorf("group %d: %d members, conversation %d has %v", id, len(roles), *g.ConversationID, convMembers)
+	}
+	for _, uid := range convMembers {
+		if _, ok := roles[uid]; !ok {
+			b.t.Errorf("group %d: user %d is in the conversation but not the group", id, uid)
+		}
+	}
 }
 
 // expectEvent checks that exactly one event of type typ was published since the
@@ -238,7 +255,7 @@ func TestCreateGroup(t *testing.T) {
 		}
 		if g.ID == 0 || g.Name != name || g.Notice != "欢迎 👋\n第二行" || g.AvatarURL != "https://img.example.com/a.png" ||
 			g.OwnerID != owner.ID || g.JoinApproval || g.MemberCount != 3 || g.MaxMembers != model.DefaultGroupMaxMembers ||
-			g.ConversationID != nil || g.MyRole != model.RoleOwner || g.CreatedAt.IsZero() {
+			g.ConversationID == nil || g.MyRole != model.RoleOwner || g.CreatedAt.IsZero() {
 			t.Errorf("created %+v", g)
 		}
 		want := map[uint64]string{owner.ID: model.RoleOwner, friend.ID: model.RoleMember, friend2.ID: model.RoleMember}
@@ -830,6 +847,18 @@ func TestGroupEvents(t *testing.T) {
 		}
 		if _, err := b.groups.Get(owner.ctx, g.ID); !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("Get of a disbanded group: %v", err)
+		}
+		if g.ConversationID == nil {
+			t.Fatal("the group had no conversation")
+		}
+		for _, table := range []string{"conversations", "conversation_members", "messages"} {
+			col := "conversation_id"
+			if table == "conversations" {
+				col = "id"
+			}
+			if n := count(t, db, table, col+" = ?", *g.ConversationID); n != 0 {
+				t.Errorf("%d rows of the group's conversation left in %s", n, table)
+			}
 		}
 	})
 }

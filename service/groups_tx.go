@@ -164,6 +164,11 @@ func addMembers(tx *gorm.DB, g *model.Group, ids []uint64, now time.Time) error 
 	if err := setMemberCount(tx, g, g.MemberCount+len(ids)); err != nil {
 		return err
 	}
+	if g.ConversationID != nil {
+		if err := joinGroupConversation(tx, *g.ConversationID, now, ids...); err != nil {
+			return err
+		}
+	}
 	if err := tx.Model(&model.GroupJoinRequest{}).
 		Where("group_id = ? AND user_id IN ? AND status = ?", g.ID, ids, model.RequestPending).
 		Updates(map[string]any{"status": model.RequestAccepted, "updated_at": now}).Error; err != nil {
@@ -178,6 +183,11 @@ func removeMember(tx *gorm.DB, g *model.Group, userID uint64) error {
 	res := tx.Where("group_id = ? AND user_id = ?", g.ID, userID).Delete(&model.GroupMember{})
 	if res.Error != nil {
 		return fmt.Errorf("delete member: %w", res.Error)
+	}
+	if g.ConversationID != nil {
+		if err := leaveConversation(tx, *g.ConversationID, userID); err != nil {
+			return err
+		}
 	}
 	return setMemberCount(tx, g, g.MemberCount-int(res.RowsAffected))
 }
