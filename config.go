@@ -45,6 +45,8 @@ type RealtimeConfig struct {
 	WriteWait      time.Duration `yaml:"write_wait"`
 	HeartbeatEvery time.Duration `yaml:"heartbeat_every"`
 	StaleAfter     time.Duration `yaml:"stale_after"`
+	SendWorkers    int           `yaml:"send_workers"`
+	SendBatch      int           `yaml:"send_batch"`
 }
 
 type ClusterConfig struct {
@@ -138,6 +140,8 @@ func defaultConfig() Config {
 			WriteWait:      10 * time.Second,
 			HeartbeatEvery: 20 * time.Second,
 			StaleAfter:     70 * time.Second,
+			SendWorkers:    2,
+			SendBatch:      256,
 		},
 	}
 }
@@ -288,6 +292,9 @@ func (c *Config) validate() error {
 	}
 	if rt.PingPeriod <= 0 || rt.PongWait <= rt.PingPeriod || rt.WriteWait <= 0 {
 		bad("realtime: ping_period must be positive and shorter than pong_wait; write_wait positive")
+	}
+	if rt.SendWorkers < 1 || rt.SendWorkers > 64 || rt.SendBatch < 1 || rt.SendBatch > 5000 {
+		bad("realtime: send_workers 1–64 and send_batch 1–5000")
 	}
 	if rt.HeartbeatEvery <= 0 || rt.StaleAfter < 2*rt.HeartbeatEvery {
 		bad("realtime: stale_after must be at least two heartbeats")

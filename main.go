@@ -79,6 +79,12 @@ func run() error {
 	friends := service.NewFriends(db, log)
 	groups := service.NewGroups(db, service.GroupsConfig{MaxMembers: cfg.Groups.MaxMembers}, log)
 	chat := service.NewChat(db, log)
+	batch := service.BatchConfig{Workers: cfg.Realtime.SendWorkers, MaxBatch: cfg.Realtime.SendBatch}
+	if dialect == "sqlite" {
+		batch.Workers = 1 // one writer at a time anyway
+	}
+	chat.Start(batch)
+	defer chat.Close()
 	sockets := service.NewSockets(db, nodeID, cfg.Realtime.StaleAfter, log)
 	friends.Sockets = sockets
 

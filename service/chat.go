@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -19,6 +20,9 @@ import (
 type Chat struct {
 	db       *gorm.DB
 	log      *slog.Logger
+	queue    chan *sendReq // nil until Start: then sends are batched
+	stop     chan struct{}
+	workers  sync.WaitGroup
 	Notifier Notifier
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -156,7 +160,14 @@ func deleteConversation(tx *gorm.DB, convID uint64) error {
 // A message whose client_msg_id the caller already used comes back as it was
 // stored, with dup true, and nothing new is stored or sent. Returns ErrInvalid,
 // ErrNotFound (no such conversation), ErrForbidden (not a member, or no longer
-// friends) or ErrConflict (the client_msg_id belongs to another conversation).
+// friends), ErrConflict (the client_msg_id belongs to another conversation) or
+// ErrUnavailable (the database did not answer in time; resend with the same
+// client_msg_id).
+//
+// Once Start has run, sends from all clients are written in batches — one
+// transaction and one commit for whatever queued up while the previous batch was
+// being written — else each is its own transaction. Either way a message is
+// acked only after its commit.
 func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Message, dup bool, err error) {
 	content, err := in.Normalize()
 	if err != nil {
@@ -165,12 +176,35 @@ func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Messag
 	me := model.UserID(ctx)
 	msg = &model.Message{ConversationID: in.ConversationID, SenderID: me, Kind: in.Kind,
 		Content: content, ClientMsgID: in.ClientMsgID, CreatedAt: s.now()}
+	var res sendResult
+	if s.queue != nil {
+		res = s.enqueue(ctx, msg)
+	} else {
+		res = s.storeOne(ctx, msg)
+	}
+	if res.err != nil || res.dup {
+		return res.msg, res.dup, res.err
+	}
+	s.Notifier.Publish(ctx, res.members, model.Event{Type: model.EventMessageNew, Data: model.MessageEvent{Message: res.msg}})
+	return res.msg, false, nil
+}
+
+// sendResult is what storing one message came to.
+type sendResult struct {
+	msg     *model.Message
+	dup     bool     // msg was stored before, by an earlier send with its client_msg_id
+	members []uint64 // who to tell, when stored now
+	err     error
+}
+
+// storeOne stores msg in a transaction of its own.
+func (s *Chat) storeOne(ctx context.Context, msg *model.Message) sendResult {
 	var members []uint64
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var conv model.Conversation
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&conv, in.ConversationID).Error
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&conv, msg.ConversationID).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return model.FieldErrorf(model.ErrNotFound, "conversation_id", "no such conversation")
+			return errNoConversation()
 		} else if err != nil {
 			return fmt.Errorf("lock conversation: %w", err)
 		}
@@ -178,18 +212,14 @@ func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Messag
 			Pluck("user_id", &members).Error; err != nil {
 			return fmt.Errorf("list members: %w", err)
 		}
-		if !contains(members, me) {
-			return model.Errorf(model.ErrForbidden, "you are not a member of this conversation")
+		if !contains(members, msg.SenderID) {
+			return errNotMember()
 		}
 		if conv.Type == model.ConversationPrivate {
-			peer := *conv.UserLow
-			if peer == me {
-				peer = *conv.UserHigh
-			}
-			if ok, err := s.mayMessage(tx, me, peer); err != nil {
+			if ok, err := s.mayMessage(tx, msg.SenderID, peerOf(&conv, msg.SenderID)); err != nil {
 				return err
 			} else if !ok {
-				return model.Errorf(model.ErrForbidden, "you are no longer friends")
+				return errNotFriends()
 			}
 		}
 		msg.Seq = conv.LastSeq + 1
@@ -201,34 +231,57 @@ func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Messag
 			return fmt.Errorf("advance conversation: %w", err)
 		}
 		// Your own message is read by you.
-		return tx.Model(&model.ConversationMember{}).Where("conversation_id = ? AND user_id = ?", conv.ID, me).
+		return tx.Model(&model.ConversationMember{}).Where("conversation_id = ? AND user_id = ?", conv.ID, msg.SenderID).
 			Update("read_seq", msg.Seq).Error
 	})
 	if errors.Is(err, model.ErrConflict) { // (sender, client_msg_id) is taken: a resend
-		if prev, err := s.sent(ctx, me, in); prev != nil || err != nil {
-			return prev, prev != nil, err
+		prev, err := s.sent(ctx, msg.SenderID, msg.ConversationID, msg.ClientMsgID)
+		if prev != nil || err != nil {
+			return sendResult{msg: prev, dup: prev != nil, err: err}
 		}
 	}
 	if err != nil {
-		return nil, false, err
+		return sendResult{err: unavailableIfDown(err)}
 	}
-	s.Notifier.Publish(ctx, members, model.Event{Type: model.EventMessageNew, Data: model.MessageEvent{Message: msg}})
-	return msg, false, nil
+	return sendResult{msg: msg, members: members}
 }
 
-// sent returns the message the sender already stored with in's client_msg_id, or nil.
-func (s *Chat) sent(ctx context.Context, sender uint64, in model.NewMessage) (*model.Message, error) {
+func errNoConversation() error {
+	return model.FieldErrorf(model.ErrNotFound, "conversation_id", "no such conversation")
+}
+
+func errNotMember() error {
+	return model.Errorf(model.ErrForbidden, "you are not a member of this conversation")
+}
+
+func errNotFriends() error { return model.Errorf(model.ErrForbidden, "you are no longer friends") }
+
+// peerOf is the other user of a private conversation.
+func peerOf(c *model.Conversation, me uint64) uint64 {
+	if *c.UserLow == me {
+		return *c.UserHigh
+	}
+	return *c.UserLow
+}
+
+// sent returns the message the sender already stored with clientMsgID, or nil.
+// Returns ErrConflict when that message is in another conversation.
+func (s *Chat) sent(ctx context.Context, sender, convID uint64, clientMsgID string) (*model.Message, error) {
 	var prev model.Message
-	err := s.db.WithContext(ctx).Where("sender_id = ? AND client_msg_id = ?", sender, in.ClientMsgID).Take(&prev).Error
+	err := s.db.WithContext(ctx).Where("sender_id = ? AND client_msg_id = ?", sender, clientMsgID).Take(&prev).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("find sent message: %w", err)
 	}
-	if prev.ConversationID != in.ConversationID {
-		return nil, model.FieldErrorf(model.ErrConflict, "client_msg_id", "this client_msg_id was used for another conversation")
+	return &prev, sameConversation(&prev, convID)
+}
+
+func sameConversation(prev *model.Message, convID uint64) error {
+	if prev.ConversationID != convID {
+		return model.FieldErrorf(model.ErrConflict, "client_msg_id", "this client_msg_id was used for another conversation")
 	}
-	return &prev, nil
+	return nil
 }
 
 func contains(ids []uint64, id uint64) bool {

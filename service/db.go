@@ -4,12 +4,15 @@ package service
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -125,6 +128,22 @@ func dbErr(err error) error {
 		return model.Errorf(model.ErrNotFound, "not found")
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return model.Errorf(model.ErrConflict, "already exists")
+	}
+	return err
+}
+
+// unavailableIfDown marks an error that means the database is out of reach (or
+// too slow: a deadline passed) as ErrUnavailable, so that clients are told to
+// retry; any other error is returned as it is.
+func unavailableIfDown(err error) error {
+	if err == nil || model.Code(err) != "internal" {
+		return err
+	}
+	var netErr net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) || errors.As(err, &netErr) ||
+		strings.Contains(err.Error(), "database is locked") {
+		return fmt.Errorf("%w: %w", model.Errorf(model.ErrUnavailable, "the database does not answer: try again"), err)
 	}
 	return err
 }
