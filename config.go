@@ -29,6 +29,16 @@ type Config struct {
 	Groups   GroupsConfig   `yaml:"groups"`
 	Realtime RealtimeConfig `yaml:"realtime"`
 	Cluster  ClusterConfig  `yaml:"cluster"`
+	Robot    RobotConfig    `yaml:"robot"`
+}
+
+type RobotConfig struct {
+	LLMURL          string        `yaml:"llm_url"`
+	LLMModel        string        `yaml:"llm_model"`
+	LLMKey          string        `yaml:"llm_key"`
+	LLMTimeout      time.Duration `yaml:"llm_timeout"`
+	ContextMessages int           `yaml:"context_messages"`
+	TimeZone        string        `yaml:"time_zone"` // the rule robot tells the time here; empty: the server's
 }
 
 type GroupsConfig struct {
@@ -130,6 +140,7 @@ func defaultConfig() Config {
 		SMTP:   SMTPConfig{Port: 587, TLS: "starttls", From: "LeChat <no-reply@localhost>", Timeout: 15 * time.Second},
 		Log:    LogConfig{Level: "info"},
 		Groups: GroupsConfig{MaxMembers: 500},
+		Robot:  RobotConfig{LLMTimeout: 30 * time.Second, ContextMessages: 10},
 		Realtime: RealtimeConfig{
 			MaxFrameBytes:  64 << 10,
 			QueueSize:      256,
@@ -171,22 +182,25 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 // applyEnv overlays the LECHAT_* variables of the API contract.
 func applyEnv(cfg *Config, getenv func(string) string) error {
 	str := map[string]*string{
-		"LECHAT_MODE":          &cfg.Mode,
-		"LECHAT_HTTP_ADDR":     &cfg.HTTP.Addr,
-		"LECHAT_PUBLIC_URL":    &cfg.HTTP.PublicURL,
-		"LECHAT_DATA_DIR":      &cfg.DataDir,
-		"LECHAT_DB_DRIVER":     &cfg.Database.Driver,
-		"LECHAT_DB_DSN":        &cfg.Database.DSN,
-		"LECHAT_JWT_SECRET":    &cfg.Auth.JWTSecret,
-		"LECHAT_SMTP_HOST":     &cfg.SMTP.Host,
-		"LECHAT_SMTP_USERNAME": &cfg.SMTP.Username,
-		"LECHAT_SMTP_PASSWORD": &cfg.SMTP.Password,
-		"LECHAT_SMTP_TLS":      &cfg.SMTP.TLS,
-		"LECHAT_MAIL_FROM":     &cfg.SMTP.From,
-		"LECHAT_RATE_LIMITS":   &cfg.HTTP.RateLimits.Enabled,
-		"LECHAT_LOG_LEVEL":     &cfg.Log.Level,
-		"LECHAT_LOG_FORMAT":    &cfg.Log.Format,
-		"LECHAT_NODE_ID":       &cfg.Cluster.NodeID,
+		"LECHAT_MODE":            &cfg.Mode,
+		"LECHAT_HTTP_ADDR":       &cfg.HTTP.Addr,
+		"LECHAT_PUBLIC_URL":      &cfg.HTTP.PublicURL,
+		"LECHAT_DATA_DIR":        &cfg.DataDir,
+		"LECHAT_DB_DRIVER":       &cfg.Database.Driver,
+		"LECHAT_DB_DSN":          &cfg.Database.DSN,
+		"LECHAT_JWT_SECRET":      &cfg.Auth.JWTSecret,
+		"LECHAT_SMTP_HOST":       &cfg.SMTP.Host,
+		"LECHAT_SMTP_USERNAME":   &cfg.SMTP.Username,
+		"LECHAT_SMTP_PASSWORD":   &cfg.SMTP.Password,
+		"LECHAT_SMTP_TLS":        &cfg.SMTP.TLS,
+		"LECHAT_MAIL_FROM":       &cfg.SMTP.From,
+		"LECHAT_RATE_LIMITS":     &cfg.HTTP.RateLimits.Enabled,
+		"LECHAT_LOG_LEVEL":       &cfg.Log.Level,
+		"LECHAT_LOG_FORMAT":      &cfg.Log.Format,
+		"LECHAT_NODE_ID":         &cfg.Cluster.NodeID,
+		"LECHAT_ROBOT_LLM_URL":   &cfg.Robot.LLMURL,
+		"LECHAT_ROBOT_LLM_MODEL": &cfg.Robot.LLMModel,
+		"LECHAT_ROBOT_LLM_KEY":   &cfg.Robot.LLMKey,
 	}
 	for name, dst := range str {
 		if v, ok := lookup(getenv, name); ok {
@@ -298,6 +312,17 @@ func (c *Config) validate() error {
 	}
 	if rt.HeartbeatEvery <= 0 || rt.StaleAfter < 2*rt.HeartbeatEvery {
 		bad("realtime: stale_after must be at least two heartbeats")
+	}
+	if c.Robot.LLMURL != "" {
+		if u, err := url.Parse(c.Robot.LLMURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("robot llm_url %q must be an absolute http(s) URL", c.Robot.LLMURL)
+		}
+	}
+	if c.Robot.LLMTimeout <= 0 || c.Robot.ContextMessages < 1 || c.Robot.ContextMessages > 100 {
+		bad("robot: llm_timeout must be positive and context_messages 1–100")
+	}
+	if _, err := time.LoadLocation(c.Robot.TimeZone); err != nil {
+		bad("robot time_zone %q: %v", c.Robot.TimeZone, err)
 	}
 	if c.Mode == "production" {
 		if c.Auth.JWTSecret == service.DevJWTSecret {

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // the robot's time zone, on machines without a zone database
 
 	"lechat/api"
 	"lechat/frontend"
@@ -85,6 +86,11 @@ func run() error {
 	}
 	chat.Start(batch)
 	defer chat.Close()
+	robot, err := service.NewRobot(db, chat, newBot(cfg), service.RobotConfig{ContextMessages: cfg.Robot.ContextMessages}, log)
+	if err != nil {
+		return err
+	}
+	defer robot.Close()
 	sockets := service.NewSockets(db, nodeID, cfg.Realtime.StaleAfter, log)
 	friends.Sockets = sockets
 
@@ -179,6 +185,19 @@ func newLogger(cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// newBot is the LLM robot when an endpoint is configured, else the rule robot.
+func newBot(cfg Config) service.Bot {
+	if cfg.Robot.LLMURL != "" {
+		return service.NewLLMBot(service.LLMConfig{URL: cfg.Robot.LLMURL, Model: cfg.Robot.LLMModel,
+			Key: cfg.Robot.LLMKey, Timeout: cfg.Robot.LLMTimeout})
+	}
+	loc := time.Local
+	if cfg.Robot.TimeZone != "" {
+		loc, _ = time.LoadLocation(cfg.Robot.TimeZone) // validated already
+	}
+	return &service.RuleBot{Location: loc}
 }
 
 // newMailer sends through SMTP when a host is configured, else into the log.

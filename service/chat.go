@@ -29,6 +29,12 @@ type Chat struct {
 	// MayMessage, when set, lets a private conversation go on without a friendship
 	// when it returns true for the pair (the robot talks to anyone).
 	MayMessage func(a, b uint64) bool
+	// AfterSend, when set, hears of every newly stored message (the robot). It
+	// must not block.
+	AfterSend func(msg *model.Message, members []uint64)
+	// RobotID, when set, is the robot's account: every user's conversation list
+	// includes their conversation with it.
+	RobotID uint64
 }
 
 // NewChat returns the chat service; events go nowhere until Notifier is set.
@@ -186,6 +192,9 @@ func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Messag
 		return res.msg, res.dup, res.err
 	}
 	s.Notifier.Publish(ctx, res.members, model.Event{Type: model.EventMessageNew, Data: model.MessageEvent{Message: res.msg}})
+	if s.AfterSend != nil {
+		s.AfterSend(res.msg, res.members)
+	}
 	return res.msg, false, nil
 }
 

@@ -21,6 +21,11 @@ func (s *Chat) Conversations(ctx context.Context, page PageRequest) (Page[model.
 	case limit < 0 || limit > MaxPageSize:
 		return Page[model.ConversationView]{}, model.FieldErrorf(model.ErrInvalid, "limit", "limit must be between 1 and %d", MaxPageSize)
 	}
+	if page.Cursor == "" {
+		if err := s.ensureRobotConversation(ctx); err != nil {
+			return Page[model.ConversationView]{}, err
+		}
+	}
 	// Activity time is the last message's, or the creation's for an empty one.
 	activity := "COALESCE(c.last_message_at, c.created_at)"
 	q := s.db.WithContext(ctx).Table("conversation_members AS m").
@@ -179,4 +184,24 @@ func (s *Chat) views(ctx context.Context, ms []model.ConversationMember) ([]mode
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// ensureRobotConversation gives the caller their conversation with the robot, so
+// that every conversation list includes it.
+func (s *Chat) ensureRobotConversation(ctx context.Context) error {
+	me := model.UserID(ctx)
+	if s.RobotID == 0 || me == s.RobotID || me == 0 {
+		return nil
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Model(&model.Conversation{}).
+		Where("user_low = ? AND user_high = ?", min(me, s.RobotID), max(me, s.RobotID)).Count(&n).Error
+	if err != nil {
+		return fmt.Errorf("find robot conversation: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err = s.OpenPrivate(ctx, s.RobotID)
+	return err
 }

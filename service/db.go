@@ -4,6 +4,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -41,6 +42,9 @@ func OpenDB(ctx context.Context, cfg DBConfig, log *slog.Logger) (*gorm.DB, stri
 	case "mysql":
 		dsn, err := MySQLDSN(cfg.DSN)
 		if err != nil {
+			return nil, "", err
+		}
+		if dsn, err = withReadCommitted(ctx, dsn); err != nil {
 			return nil, "", err
 		}
 		dialector = gormmysql.Open(dsn)
@@ -110,12 +114,43 @@ func MySQLDSN(dsn string) (string, error) {
 	}
 	c.ParseTime = true
 	c.Loc = time.UTC
+	if err := c.Apply(mysql.Charset("utf8mb4", "utf8mb4_unicode_ci")); err != nil {
+		return "", fmt.Errorf("mysql dsn: %w", err)
+	}
 	if c.Params == nil {
 		c.Params = map[string]string{}
 	}
-	c.Params["charset"] = "utf8mb4"
-	c.Collation = "utf8mb4_unicode_ci"
+	delete(c.Params, "charset")
 	c.Params["time_zone"] = "'+00:00'"
+	return c.FormatDSN(), nil
+}
+
+// withReadCommitted makes every connection of dsn use READ COMMITTED. Under
+// MySQL's default REPEATABLE READ, a DELETE or locking read takes gap locks even
+// where it finds nothing, and two such transactions that then insert deadlock;
+// LeChat's rules rely on row locks alone. MariaDB before 11.1 names the variable
+// tx_isolation, MySQL transaction_isolation: the server is asked which it is.
+func withReadCommitted(ctx context.Context, dsn string) (string, error) {
+	probe, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return "", fmt.Errorf("open mysql: %w", err)
+	}
+	defer probe.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var version string
+	if err := probe.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return "", fmt.Errorf("reach mysql database: %w", err)
+	}
+	variable := "transaction_isolation"
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		variable = "tx_isolation" // an alias of transaction_isolation from MariaDB 11.1 on
+	}
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	c.Params[variable] = "'READ-COMMITTED'"
 	return c.FormatDSN(), nil
 }
 

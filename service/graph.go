@@ -18,9 +18,10 @@ import (
 // transactions locking the same users cannot deadlock. It serializes changes to
 // the friendship of a pair. (SQLite transactions already hold the write lock.)
 //
-// Call it before any other read of the transaction: under MySQL's REPEATABLE
-// READ the snapshot is taken at the first plain read, and a snapshot taken before
-// the lock would not see what the previous holder committed.
+// Call it before any other read of the transaction: connections run READ
+// COMMITTED (see withReadCommitted), but a database left at REPEATABLE READ
+// takes its snapshot at the first plain read, and a snapshot taken before the
+// lock would not see what the previous holder committed.
 func lockUsers(tx *gorm.DB, ids ...uint64) error {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)

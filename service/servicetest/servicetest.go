@@ -210,8 +210,14 @@ func addCleanup(f func()) {
 	cleans = append([]func(){f}, cleans...) // last made, first undone
 }
 
-// Logger discards everything; services under test log through it.
-func Logger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// Logger is what services under test log through: nothing, unless
+// LECHAT_TEST_LOG=1 sends it to stderr (for debugging a failing test).
+func Logger() *slog.Logger {
+	if os.Getenv("LECHAT_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 var counter atomic.Uint64
 
