@@ -202,38 +202,36 @@ func ValidateText(s string) error {
 }
 
 // ValidateEmoji checks an emoji message: one emoji (any sequence of emoji code
-// points, joiners, selectors, modifiers and tags), or a sticker "sticker:<name>".
+// points, joiners, selectors, modifiers and tags — at most 10 pictographs, as in
+// a family or a flag), or a built-in sticker "sticker:<name>" (see Stickers).
 func ValidateEmoji(s string) error {
 	bad := FieldErrorf(ErrInvalid, "content", "an emoji message is one emoji or a sticker")
 	if s == "" || len(s) > MaxEmojiLen || !utf8.ValidString(s) {
 		return bad
 	}
 	if name, ok := strings.CutPrefix(s, "sticker:"); ok {
-		if name == "" || len(name) > 48 {
-			return bad
-		}
-		for _, r := range name {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-				return bad
-			}
+		if !IsSticker(name) {
+			return FieldErrorf(ErrInvalid, "content", "there is no sticker %q", truncateText(name, 32))
 		}
 		return nil
 	}
-	pictographs := 0
+	pictographs, keycapBases, keycaps := 0, 0, 0
 	for _, r := range s {
 		switch {
-		case r == '\u200d', r == '\ufe0f', r == '\ufe0e', r == '\u20e3',
+		case r == '\u20e3':
+			keycaps++
+		case r == '\u200d', r == '\ufe0f', r == '\ufe0e',
 			r >= 0x1F3FB && r <= 0x1F3FF, // skin tones
 			r >= 0xE0020 && r <= 0xE007F: // tags (subdivision flags)
 		case isEmojiRune(r):
 			pictographs++
-		case r >= '0' && r <= '9' || r == '#' || r == '*': // keycaps
-			pictographs++
+		case r >= '0' && r <= '9' || r == '#' || r == '*': // only as a keycap: 1️⃣
+			keycapBases++
 		default:
 			return bad
 		}
 	}
-	if pictographs == 0 || pictographs > 10 {
+	if keycapBases != keycaps || pictographs+keycaps == 0 || pictographs+keycaps > 10 {
 		return bad
 	}
 	return nil
@@ -332,4 +330,15 @@ type ReadEvent struct {
 type PresenceEvent struct {
 	UserID uint64 `json:"user_id"`
 	Online bool   `json:"online"`
+}
+
+// truncateText cuts s to at most n bytes on a character boundary, for messages.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
