@@ -57,7 +57,7 @@ describe('LoginPage', () => {
     const { wrapper } = await mountAt('/login?redirect=/profile%3Fx%3D1')
     await submit(wrapper, 'xm', 'secret123')
     expect(localStorage.getItem(TOKEN_KEY)).toBe('jwt')
-    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/profile?x=1'))
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/profile?x=1'), { timeout: 10_000 })
   })
 
   it('explains an inactive account and links to resending the mail', async () => {
