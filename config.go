@@ -30,6 +30,13 @@ type Config struct {
 	Realtime RealtimeConfig `yaml:"realtime"`
 	Cluster  ClusterConfig  `yaml:"cluster"`
 	Robot    RobotConfig    `yaml:"robot"`
+	Uploads  UploadsConfig  `yaml:"uploads"`
+}
+
+type UploadsConfig struct {
+	MaxBytes  int64 `yaml:"max_bytes"`  // largest image accepted
+	MaxPixels int   `yaml:"max_pixels"` // largest width × height
+	Workers   int   `yaml:"workers"`    // images decoded at once (memory: ~10 bytes a pixel each)
 }
 
 type RobotConfig struct {
@@ -137,10 +144,11 @@ func defaultConfig() Config {
 			ResendCooldown: time.Minute,
 			BcryptCost:     11,
 		},
-		SMTP:   SMTPConfig{Port: 587, TLS: "starttls", From: "LeChat <no-reply@localhost>", Timeout: 15 * time.Second},
-		Log:    LogConfig{Level: "info"},
-		Groups: GroupsConfig{MaxMembers: 500},
-		Robot:  RobotConfig{LLMTimeout: 30 * time.Second, ContextMessages: 10},
+		SMTP:    SMTPConfig{Port: 587, TLS: "starttls", From: "LeChat <no-reply@localhost>", Timeout: 15 * time.Second},
+		Log:     LogConfig{Level: "info"},
+		Groups:  GroupsConfig{MaxMembers: 500},
+		Robot:   RobotConfig{LLMTimeout: 30 * time.Second, ContextMessages: 10},
+		Uploads: UploadsConfig{MaxBytes: 10 << 20, MaxPixels: 40_000_000, Workers: 2},
 		Realtime: RealtimeConfig{
 			MaxFrameBytes:  64 << 10,
 			QueueSize:      256,
@@ -214,6 +222,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		}
 		cfg.SMTP.Port = port
 	}
+	if v, ok := lookup(getenv, "LECHAT_UPLOAD_MAX_BYTES"); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("LECHAT_UPLOAD_MAX_BYTES %q is not a number", v)
+		}
+		cfg.Uploads.MaxBytes = n
+	}
 	if v, ok := lookup(getenv, "LECHAT_CORS_ORIGINS"); ok {
 		cfg.HTTP.CORSOrigins = nil
 		for _, o := range strings.Split(v, ",") {
@@ -258,11 +273,16 @@ func (c *Config) validate() error {
 			bad("rate limit %s needs per_minute > 0 and burst >= 1", name)
 		}
 	}
+	if c.DataDir == "" {
+		bad("data_dir is empty (it holds uploads, and the SQLite file)")
+	}
+	up := c.Uploads
+	if up.MaxBytes < 1024 || up.MaxBytes > 100<<20 || up.MaxPixels < 1 || up.MaxPixels > 400_000_000 ||
+		up.Workers < 1 || up.Workers > 64 {
+		bad("uploads: max_bytes 1 KiB–100 MiB, max_pixels 1–400000000, workers 1–64")
+	}
 	switch c.Database.Driver {
 	case "sqlite":
-		if c.DataDir == "" && c.Database.DSN == "" {
-			bad("data_dir is empty")
-		}
 	case "mysql":
 		if c.Database.DSN == "" {
 			bad("database.dsn is required with the mysql driver")

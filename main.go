@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the robot's time zone, on machines without a zone database
@@ -77,9 +78,15 @@ func run() error {
 		host, _ := os.Hostname()
 		nodeID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
+	uploads := service.NewUploads(db, service.LocalStorage{Dir: filepath.Join(cfg.DataDir, "uploads")},
+		service.UploadsConfig{MaxBytes: cfg.Uploads.MaxBytes, MaxPixels: cfg.Uploads.MaxPixels,
+			Workers: cfg.Uploads.Workers}, log)
+	accounts.Images = uploads
 	friends := service.NewFriends(db, log)
 	groups := service.NewGroups(db, service.GroupsConfig{MaxMembers: cfg.Groups.MaxMembers}, log)
+	groups.Images = uploads
 	chat := service.NewChat(db, log)
+	chat.Images = uploads
 	batch := service.BatchConfig{Workers: cfg.Realtime.SendWorkers, MaxBatch: cfg.Realtime.SendBatch}
 	if dialect == "sqlite" {
 		batch.Workers = 1 // one writer at a time anyway
@@ -125,6 +132,7 @@ func run() error {
 		Friends:        friends,
 		Groups:         groups,
 		Chat:           chat,
+		Uploads:        uploads,
 		WebSocket:      hub,
 		Health:         sqlDB.PingContext,
 		Frontend:       app,

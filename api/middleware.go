@@ -93,10 +93,18 @@ func recoverPanics(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// ownBodyLimit lists the routes that limit their bodies themselves (uploads),
+// which limitBody leaves alone.
+var ownBodyLimit = map[string]bool{uploadImagesPath: true}
+
 // limitBody refuses bodies over limit: at once when Content-Length says so, else
-// when reading passes it.
+// when reading passes it. Routes in ownBodyLimit are skipped.
 func limitBody(limit int64, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if ownBodyLimit[c.FullPath()] {
+			c.Next()
+			return
+		}
 		if c.Request.ContentLength > limit {
 			writeError(c, log, model.Errorf(model.ErrTooLarge, "the request body is larger than %d bytes", limit))
 			return

@@ -30,6 +30,8 @@ type Options struct {
 	Friends  *service.Friends
 	Groups   *service.Groups
 	Chat     *service.Chat
+	// Uploads serves POST /api/v1/uploads/images and GET /uploads/*name, or is nil.
+	Uploads *service.Uploads
 	// WebSocket serves GET /ws (the hub), or is nil.
 	WebSocket http.Handler
 	// Health reports whether the database answers, for GET /healthz.
@@ -53,6 +55,7 @@ type Server struct {
 	friends  *service.Friends
 	groups   *service.Groups
 	chat     *service.Chat
+	uploads  *service.Uploads
 	health   func(ctx context.Context) error
 }
 
@@ -60,7 +63,7 @@ type Server struct {
 func New(o Options) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{log: o.Log, accounts: o.Accounts, friends: o.Friends, groups: o.Groups,
-		chat: o.Chat, health: o.Health}
+		chat: o.Chat, uploads: o.Uploads, health: o.Health}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -105,6 +108,11 @@ func New(o Options) (http.Handler, error) {
 	}
 	if s.chat != nil {
 		s.conversationRoutes(authed)
+	}
+	if s.uploads != nil {
+		s.uploadRoutes(authed)
+		r.GET("/uploads/*name", s.serveUpload)
+		r.HEAD("/uploads/*name", s.serveUpload)
 	}
 	if o.WebSocket != nil {
 		r.GET("/ws", gin.WrapH(o.WebSocket))

@@ -38,7 +38,8 @@ func newWebApp(files fs.FS, unbuilt []byte) *webApp {
 
 // isAPIPath reports paths that belong to the server, never to the app.
 func isAPIPath(p string) bool {
-	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/ws" || strings.HasPrefix(p, "/ws/")
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/ws" || strings.HasPrefix(p, "/ws/") ||
+		p == "/uploads" || strings.HasPrefix(p, "/uploads/")
 }
 
 // serve answers a GET or HEAD for the app; it returns false when it has nothing

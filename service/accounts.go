@@ -44,6 +44,8 @@ type Accounts struct {
 	Mailer Mailer
 	// Notifier hears of revoked tokens, so that their open sockets close.
 	Notifier Notifier
+	// Images, when set, requires avatars to be this server's uploads.
+	Images Images
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -394,6 +396,15 @@ func (s *Accounts) Me(ctx context.Context) (*model.User, error) {
 
 // UpdateProfile applies p to the signed-in user's profile. Returns ErrInvalid.
 func (s *Accounts) UpdateProfile(ctx context.Context, p model.ProfilePatch) (*model.User, error) {
+	if p.AvatarURL != nil {
+		url, err := model.ValidateImageURL("avatar_url", *p.AvatarURL)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkAvatar(ctx, s.Images, &url); err != nil {
+			return nil, err
+		}
+	}
 	var u model.User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Take(&u, model.UserID(ctx)).Error; err != nil {

@@ -35,6 +35,8 @@ type Chat struct {
 	// RobotID, when set, is the robot's account: every user's conversation list
 	// includes their conversation with it.
 	RobotID uint64
+	// Images checks image messages; without it, image messages are refused.
+	Images Images
 }
 
 // NewChat returns the chat service; events go nowhere until Notifier is set.
@@ -178,6 +180,11 @@ func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Messag
 	content, err := in.Normalize()
 	if err != nil {
 		return nil, false, err
+	}
+	if in.Kind == model.KindImage {
+		if err := checkImageMessage(ctx, s.Images, content); err != nil {
+			return nil, false, err
+		}
 	}
 	me := model.UserID(ctx)
 	msg = &model.Message{ConversationID: in.ConversationID, SenderID: me, Kind: in.Kind,

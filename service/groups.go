@@ -37,6 +37,8 @@ type Groups struct {
 	log *slog.Logger
 	// Notifier receives the group.* events after commit; NopNotifier{} by default.
 	Notifier Notifier
+	// Images, when set, requires avatars to be this server's uploads.
+	Images Images
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -76,6 +78,9 @@ func (s *Groups) Create(ctx context.Context, in CreateGroupInput) (*model.GroupV
 		return nil, err
 	}
 	avatar, err := model.ValidateImageURL("avatar_url", in.AvatarURL)
+	if err == nil {
+		err = checkAvatar(ctx, s.Images, &avatar)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +158,12 @@ func (s *Groups) Get(ctx context.Context, id uint64) (*model.GroupView, error) {
 func (s *Groups) Update(ctx context.Context, id uint64, p model.GroupPatch) (*model.GroupView, error) {
 	if _, err := p.Apply(&model.Group{}); err != nil { // bad input is bad whoever sends it
 		return nil, err
+	}
+	if p.AvatarURL != nil {
+		url, _ := model.ValidateImageURL("avatar_url", *p.AvatarURL) // valid: Apply said so
+		if err := checkAvatar(ctx, s.Images, &url); err != nil {
+			return nil, err
+		}
 	}
 	me := model.UserID(ctx)
 	var (
