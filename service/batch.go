@@ -31,8 +31,9 @@ type BatchConfig struct {
 }
 
 type sendReq struct {
-	msg *model.Message
-	res chan sendResult // buffered: the worker never waits for the sender
+	msg    *model.Message
+	origin string          // the socket it came from, not to be echoed to
+	res    chan sendResult // buffered: the worker never waits for the sender
 }
 
 // Start begins batched sending with cfg; Close ends it.
@@ -46,11 +47,14 @@ func (s *Chat) Start(cfg BatchConfig) {
 	if cfg.Queue < cfg.MaxBatch {
 		cfg.Queue = 4 * cfg.MaxBatch
 	}
-	s.queue = make(chan *sendReq, cfg.Queue)
+	// A conversation always goes to the same worker, which publishes after each
+	// commit in seq order: every socket gets a conversation's messages in order.
+	s.queues = make([]chan *sendReq, cfg.Workers)
 	s.stop = make(chan struct{})
-	for range cfg.Workers {
+	for i := range s.queues {
+		s.queues[i] = make(chan *sendReq, cfg.Queue)
 		s.workers.Add(1)
-		go s.batchWorker(cfg.MaxBatch)
+		go s.batchWorker(s.queues[i], cfg.MaxBatch)
 	}
 }
 
@@ -68,10 +72,10 @@ func (s *Chat) Close() {
 // whose ctx ends while queued or being written may still be stored: a resend
 // with the same client_msg_id tells.
 func (s *Chat) enqueue(ctx context.Context, msg *model.Message) sendResult {
-	r := &sendReq{msg: msg, res: make(chan sendResult, 1)}
+	r := &sendReq{msg: msg, origin: model.SocketID(ctx), res: make(chan sendResult, 1)}
 	busy := sendResult{err: model.Errorf(model.ErrUnavailable, "the server is busy: resend the message")}
 	select {
-	case s.queue <- r:
+	case s.queues[msg.ConversationID%uint64(len(s.queues))] <- r:
 	case <-s.stop:
 		return busy
 	case <-ctx.Done():
@@ -85,20 +89,20 @@ func (s *Chat) enqueue(ctx context.Context, msg *model.Message) sendResult {
 	}
 }
 
-func (s *Chat) batchWorker(max int) {
+func (s *Chat) batchWorker(queue chan *sendReq, max int) {
 	defer s.workers.Done()
 	batch := make([]*sendReq, 0, max)
 	for {
 		select {
 		case <-s.stop:
 			return
-		case r := <-s.queue:
+		case r := <-queue:
 			batch = append(batch[:0], r)
 		}
 	fill:
 		for len(batch) < max {
 			select {
-			case r := <-s.queue:
+			case r := <-queue:
 				batch = append(batch, r)
 			default:
 				break fill
@@ -108,7 +112,8 @@ func (s *Chat) batchWorker(max int) {
 	}
 }
 
-// writeBatch stores a batch and answers each request.
+// writeBatch stores a batch, publishes what it stored in seq order, and
+// answers each request.
 func (s *Chat) writeBatch(batch []*sendReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -127,6 +132,9 @@ func (s *Chat) writeBatch(batch []*sendReq) {
 		}
 	}
 	for i, r := range batch {
+		if res := results[i]; res.err == nil && !res.dup {
+			s.published(model.WithSocketID(ctx, r.origin), res)
+		}
 		r.res <- results[i]
 	}
 }

@@ -20,7 +20,7 @@ import (
 type Chat struct {
 	db       *gorm.DB
 	log      *slog.Logger
-	queue    chan *sendReq // nil until Start: then sends are batched
+	queues   []chan *sendReq // nil until Start: then sends are batched
 	stop     chan struct{}
 	workers  sync.WaitGroup
 	Notifier Notifier
@@ -189,20 +189,24 @@ func (s *Chat) Send(ctx context.Context, in model.NewMessage) (msg *model.Messag
 	me := model.UserID(ctx)
 	msg = &model.Message{ConversationID: in.ConversationID, SenderID: me, Kind: in.Kind,
 		Content: content, ClientMsgID: in.ClientMsgID, CreatedAt: s.now()}
-	var res sendResult
-	if s.queue != nil {
-		res = s.enqueue(ctx, msg)
-	} else {
-		res = s.storeOne(ctx, msg)
+	if s.queues != nil {
+		res := s.enqueue(ctx, msg) // the batch worker publishes
+		return res.msg, res.dup, res.err
 	}
+	res := s.storeOne(ctx, msg)
 	if res.err != nil || res.dup {
 		return res.msg, res.dup, res.err
 	}
+	s.published(ctx, res)
+	return res.msg, false, nil
+}
+
+// published tells the members of a newly stored message, and AfterSend.
+func (s *Chat) published(ctx context.Context, res sendResult) {
 	s.Notifier.Publish(ctx, res.members, model.Event{Type: model.EventMessageNew, Data: model.MessageEvent{Message: res.msg}})
 	if s.AfterSend != nil {
 		s.AfterSend(res.msg, res.members)
 	}
-	return res.msg, false, nil
 }
 
 // sendResult is what storing one message came to.

@@ -39,14 +39,11 @@ func (s *Sockets) liveSince() time.Time { return s.now().Add(-s.StaleAfter) }
 func (s *Sockets) Connected(ctx context.Context, socketID string, userID uint64, tokenID string) error {
 	now := s.now()
 	row := model.Socket{ID: socketID, UserID: userID, NodeID: s.NodeID, TokenID: tokenID, ConnectedAt: now, LastSeen: now}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	first, err := s.change(ctx, userID, func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	if err != nil {
 		return fmt.Errorf("insert socket: %w", err)
 	}
-	n, err := s.liveCount(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if n == 1 {
+	if first == 1 {
 		s.announce(ctx, userID, true)
 	}
 	return nil
@@ -55,27 +52,33 @@ func (s *Sockets) Connected(ctx context.Context, socketID string, userID uint64,
 // Disconnected removes a socket. When the user has no live socket left anywhere,
 // their friends are told they went offline.
 func (s *Sockets) Disconnected(ctx context.Context, socketID string, userID uint64) error {
-	if err := s.db.WithContext(ctx).Where("id = ?", socketID).Delete(&model.Socket{}).Error; err != nil {
+	left, err := s.change(ctx, userID, func(tx *gorm.DB) error {
+		return tx.Where("id = ?", socketID).Delete(&model.Socket{}).Error
+	})
+	if err != nil {
 		return fmt.Errorf("delete socket: %w", err)
 	}
-	n, err := s.liveCount(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
+	if left == 0 {
 		s.announce(ctx, userID, false)
 	}
 	return nil
 }
 
-func (s *Sockets) liveCount(ctx context.Context, userID uint64) (int64, error) {
+// change applies fn to a user's socket rows and returns how many live ones the
+// user then has, under the user's row lock: two devices connecting at once see
+// 1 and 2, never 2 and 2, so exactly one presence frame goes out.
+func (s *Sockets) change(ctx context.Context, userID uint64, fn func(tx *gorm.DB) error) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&model.Socket{}).
-		Where("user_id = ? AND last_seen >= ?", userID, s.liveSince()).Count(&n).Error
-	if err != nil {
-		return 0, fmt.Errorf("count sockets: %w", err)
-	}
-	return n, nil
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockUsers(tx, userID); err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Model(&model.Socket{}).Where("user_id = ? AND last_seen >= ?", userID, s.liveSince()).Count(&n).Error
+	})
+	return n, err
 }
 
 // announce sends a presence frame about userID to their friends.
@@ -126,11 +129,14 @@ func (s *Sockets) Expire(ctx context.Context) error {
 		ids[i] = r.ID
 		users[r.UserID] = true
 	}
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&model.Socket{}).Error; err != nil {
-		return fmt.Errorf("delete stale sockets: %w", err)
-	}
 	for uid := range users {
-		if n, err := s.liveCount(ctx, uid); err == nil && n == 0 {
+		left, err := s.change(ctx, uid, func(tx *gorm.DB) error {
+			return tx.Where("user_id = ? AND id IN ?", uid, ids).Delete(&model.Socket{}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("delete stale sockets: %w", err)
+		}
+		if left == 0 {
 			s.announce(ctx, uid, false)
 		}
 	}

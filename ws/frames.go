@@ -21,6 +21,7 @@ const (
 	typeAck    = "ack"
 	typePong   = "pong"
 	typeError  = "error"
+	typeReady  = "ready"
 )
 
 const maxFrameID = 64
@@ -37,16 +38,25 @@ type inFrame struct {
 func (h *Hub) received(s *melody.Session, msg []byte) {
 	c := connOf(s)
 	var f inFrame
-	if err := json.Unmarshal(msg, &f); err != nil {
-		h.reply(s, "", model.Errorf(model.ErrInvalid, "a frame is one JSON object {type, id, data}"))
-		return
-	}
-	if len(f.ID) > maxFrameID {
-		h.reply(s, "", model.Errorf(model.ErrInvalid, "a frame id is at most %d characters", maxFrameID))
-		return
+	err := json.Unmarshal(msg, &f) // on a type error, what was read (the id) stays
+	idTooLong := len(f.ID) > maxFrameID
+	if idTooLong {
+		f.ID = ""
 	}
 	if c.limiter != nil && !c.limiter.Allow() {
 		h.reply(s, f.ID, model.Errorf(model.ErrRateLimited, "too many frames: slow down"))
+		return
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err != nil && errors.As(err, &typeErr) && typeErr.Field != "":
+		h.reply(s, f.ID, model.FieldErrorf(model.ErrInvalid, typeErr.Field, "%s has the wrong type", typeErr.Field))
+		return
+	case err != nil:
+		h.reply(s, "", model.Errorf(model.ErrInvalid, "a frame is one JSON object {type, id, data}"))
+		return
+	case idTooLong:
+		h.reply(s, "", model.FieldErrorf(model.ErrInvalid, "id", "a frame id is at most %d characters", maxFrameID))
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.Request.Context(), 5*time.Second)
@@ -96,6 +106,16 @@ func (h *Hub) received(s *melody.Session, msg []byte) {
 	default:
 		h.reply(s, f.ID, model.FieldErrorf(model.ErrInvalid, "type", "unknown frame type %q", truncate(f.Type, 40)))
 	}
+}
+
+// receivedBinary answers a binary frame: the protocol is text frames of JSON.
+func (h *Hub) receivedBinary(s *melody.Session, _ []byte) {
+	c := connOf(s)
+	if c.limiter != nil && !c.limiter.Allow() {
+		h.reply(s, "", model.Errorf(model.ErrRateLimited, "too many frames: slow down"))
+		return
+	}
+	h.reply(s, "", model.Errorf(model.ErrInvalid, "binary frames are not part of the protocol: send text frames of JSON"))
 }
 
 // decodeData reads a frame's data object into dst. Returns ErrInvalid.

@@ -62,8 +62,9 @@ type Hub struct {
 	sockets  *service.Sockets
 	shards   [64]shard
 
-	stop chan struct{}
-	done sync.WaitGroup
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
 }
 
 var _ service.Notifier = (*Hub)(nil)
@@ -78,6 +79,7 @@ type conn struct {
 	id      string
 	userID  uint64
 	tokenID string
+	token   string        // to check again once registered: a logout may have come meanwhile
 	limiter *rate.Limiter // nil: no limit
 	evicted atomic.Bool
 }
@@ -105,9 +107,11 @@ func New(cfg Config, accounts *service.Accounts, chat *service.Chat, sockets *se
 	h.m.Upgrader.WriteBufferSize = 1024
 	h.m.Upgrader.WriteBufferPool = &sync.Pool{}
 	h.m.Upgrader.CheckOrigin = h.checkOrigin
+	h.m.Upgrader.Error = upgradeError
 	h.m.HandleConnect(h.connected)
 	h.m.HandleDisconnect(h.disconnected)
 	h.m.HandleMessage(h.received)
+	h.m.HandleMessageBinary(h.receivedBinary)
 	h.evictSlowConsumers()
 	return h
 }
@@ -147,36 +151,63 @@ func (h *Hub) heartbeat() {
 // Close tells every client the server is going away (so they reconnect
 // elsewhere at once), stops the heartbeat and removes this node's socket rows.
 func (h *Hub) Close(ctx context.Context) {
-	close(h.stop)
-	h.done.Wait()
-	h.m.CloseWithMsg(melody.FormatCloseMessage(melody.CloseGoingAway, "server shutting down"))
-	if err := h.sockets.CleanNode(ctx); err != nil {
-		h.log.Warn("socket rows left behind", "err", err)
-	}
+	h.closeOnce.Do(func() {
+		close(h.stop)
+		h.done.Wait()
+		h.m.CloseWithMsg(melody.FormatCloseMessage(melody.CloseGoingAway, "server shutting down"))
+		if err := h.sockets.CleanNode(ctx); err != nil {
+			h.log.Warn("socket rows left behind", "err", err)
+		}
+	})
 }
 
 // ServeHTTP authenticates the handshake (?token=, since browsers cannot set
 // headers on a WebSocket) and upgrades; a bad token gets 401 without upgrade.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sess, err := h.accounts.Authenticate(r.Context(), r.URL.Query().Get("token"))
+	token := r.URL.Query().Get("token")
+	sess, err := h.accounts.Authenticate(r.Context(), token)
 	if err != nil {
-		status, code := http.StatusUnauthorized, "unauthorized"
+		status := http.StatusUnauthorized
 		if !errors.Is(err, model.ErrUnauthorized) {
-			status, code = http.StatusServiceUnavailable, "unavailable"
+			status = http.StatusServiceUnavailable
 			h.log.ErrorContext(r.Context(), "websocket authentication failed", "err", err)
+			err = model.Errorf(model.ErrUnavailable, "the server cannot check the token now: try again")
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": model.ErrorMessage(err)}})
+		writeError(w, status, err)
 		return
 	}
-	c := &conn{id: uuid.NewString(), userID: sess.UserID, tokenID: sess.TokenID}
+	c := &conn{id: uuid.NewString(), userID: sess.UserID, tokenID: sess.TokenID, token: token}
 	if h.cfg.RateLimit {
 		c.limiter = rate.NewLimiter(rate.Limit(h.cfg.FramesPerSec), h.cfg.FrameBurst)
 	}
-	if err := h.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil && !errors.Is(err, melody.ErrClosed) {
+	err = h.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c})
+	if errors.Is(err, melody.ErrClosed) {
+		writeError(w, http.StatusServiceUnavailable, model.Errorf(model.ErrUnavailable, "the server is shutting down: reconnect"))
+	} else if err != nil {
 		h.log.DebugContext(r.Context(), "websocket upgrade failed", "err", err)
 	}
+}
+
+// writeError answers a refused handshake with the API's error envelope.
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lechat"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": model.Code(err), "message": model.ErrorMessage(err)}})
+}
+
+// upgradeError answers a request the WebSocket upgrade refused (a foreign
+// origin, no upgrade headers) with the error envelope.
+func upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	w.Header().Set("Sec-Websocket-Version", "13")
+	kind := model.ErrInvalid
+	msg := "this is a WebSocket endpoint: " + reason.Error()
+	if status == http.StatusForbidden {
+		kind, msg = model.ErrForbidden, "this origin may not open a socket here"
+	}
+	writeError(w, status, &model.Error{Kind: kind, Msg: msg})
 }
 
 // checkOrigin accepts clients without an Origin (apps, tools), the server's own
@@ -216,14 +247,27 @@ func (sh *shard) sessions(userID uint64) []*melody.Session {
 	return slices.Clone(sh.users[userID])
 }
 
+// connected registers a socket, then tells the client it is ready: from then
+// on every frame for the user reaches it, so a client resyncs after "ready".
 func (h *Hub) connected(s *melody.Session) {
 	c := connOf(s)
 	h.shard(c.userID).add(c.userID, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	// A logout between the handshake and now would otherwise leave this open.
+	if _, err := h.accounts.Authenticate(ctx, c.token); errors.Is(err, model.ErrUnauthorized) {
+		s.CloseWithMsg(melody.FormatCloseMessage(melody.ClosePolicyViolation, "token revoked"))
+		return
+	}
 	if err := h.sockets.Connected(ctx, c.id, c.userID, c.tokenID); err != nil {
 		h.log.Error("socket not recorded", "user_id", c.userID, "err", err)
 	}
+	h.write(s, frame{Type: typeReady, Data: readyData{SocketID: c.id}})
+}
+
+// readyData is the data of the ready frame.
+type readyData struct {
+	SocketID string `json:"socket_id"`
 }
 
 func (h *Hub) disconnected(s *melody.Session) {
