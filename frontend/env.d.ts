@@ -12,3 +12,8 @@ interface ImportMetaEnv {
 interface ImportMeta {
   readonly env: ImportMetaEnv
 }
+
+interface ImportMetaEnv {
+  /** '1' makes the server URL a setting asked for on first start (as in the Cordova build). */
+  readonly VITE_SERVER_SETTING?: string
+}

@@ -1,28 +1,14 @@
 // End-to-end test of the account pages against the real server and Debian's Chromium.
 //
-// It starts the LeChat binary (LECHAT_BIN, default ../bin/lechat — build the front end
-// first, then `go build -o bin/lechat .`, since the binary embeds frontend/dist) on a
-// free port with a fresh SQLite data dir and no SMTP host, so activation mails land in
-// the server's log, where the test reads the links. Browser: CHROMIUM_PATH or
+// The server (e2e/server.mjs) runs with no SMTP host, so activation mails land in the
+// server's log, where the test reads the links. Browser: CHROMIUM_PATH or
 // /usr/bin/chromium; it never downloads one.
 //
 // Skipped only when the binary or Chromium is missing and LECHAT_TEST_REQUIRE_SERVICES is not '1'.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launchBrowser, newPage as openPage, shot, startServer, unique, whySkip } from './server.mjs'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-const frontendDir = path.resolve(here, '..')
-const BIN = process.env.LECHAT_BIN || path.resolve(frontendDir, '../bin/lechat')
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
-const REQUIRE = process.env.LECHAT_TEST_REQUIRE_SERVICES === '1'
-const SHOTS = path.join(here, 'screenshots')
 const STEP_MS = 15_000 // bound of every single browser wait
 const TEST_MS = 180_000 // bound of one test
 
@@ -30,152 +16,26 @@ const NICKNAME = '小明 👨‍👩‍👧 🇨🇳'
 const SIGNATURE = 'Hello 乐聊 ✨ 今天也要开心'
 const PASSWORD = 'secret-pass-1'
 const NEW_PASSWORD = 'secret-pass-2'
-const ACTIVATE_RE = /\/activate\?token=([A-Za-z0-9_-]+)/
-
-function whySkip() {
-  if (REQUIRE) return false
-  if (!existsSync(BIN)) {
-    return `LeChat binary not found at ${BIN}: build it (cd .. && go build -o bin/lechat .) or set LECHAT_BIN; set LECHAT_TEST_REQUIRE_SERVICES=1 to make this a failure`
-  }
-  if (!existsSync(CHROMIUM)) {
-    return `Chromium not found at ${CHROMIUM}: apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji, or set CHROMIUM_PATH; set LECHAT_TEST_REQUIRE_SERVICES=1 to make this a failure`
-  }
-  return false
-}
 const skipReason = whySkip()
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
 describe('accounts in the browser', () => {
-  /** @type {import('node:child_process').ChildProcess | undefined} */
   let server
-  let serverExit = null
-  let log = ''
   let base = ''
-  let dataDir = ''
   /** @type {import('playwright-core').Browser | undefined} */
   let browser
   // The first user, shared by the tests below (they run in order).
   const u1 = { username: `e2e_${unique()}`, email: '', password: PASSWORD }
   u1.email = `${u1.username}@example.com`
 
-  async function api(method, p, body, token) {
-    const res = await fetch(`${base}/api/v1${p}`, {
-      method,
-      headers: {
-        ...(body ? { 'Content-Type': 'application/json' } : {}),
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(10_000),
-    })
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : undefined }
-  }
-
-  /** The activation link mailed to email, read from the server's log. */
-  async function activationPath(email) {
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline) {
-      const line = log.split('\n').reverse().find((l) => l.includes(email) && ACTIVATE_RE.test(l))
-      if (line) return `/activate?token=${ACTIVATE_RE.exec(line)[1]}`
-      await sleep(100)
-    }
-    throw new Error(`no activation link for ${email} in the server log:\n${log.slice(-4000)}`)
-  }
-
-  async function newPage(options = {}) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN', ...options })
-    const page = await context.newPage()
-    page.setDefaultTimeout(STEP_MS)
-    page.setDefaultNavigationTimeout(STEP_MS)
-    const problems = []
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(`console: ${msg.text()}`)
-    })
-    return { context, page, problems }
-  }
-
-  async function shot(page, name, fullPage = true) {
-    await page.evaluate(() => document.fonts.ready)
-    await page.screenshot({ path: path.join(SHOTS, name), fullPage })
-  }
+  const api = (...args) => server.api(...args)
+  const activationPath = (email) => server.activationFromLog(email)
+  const newPage = (options = {}) => openPage(browser, options, STEP_MS)
 
   before(async () => {
     if (skipReason) return
-    if (!existsSync(BIN)) throw new Error(`LECHAT_TEST_REQUIRE_SERVICES=1 but the LeChat binary is missing: ${BIN}`)
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium fonts-noto-cjk fonts-noto-color-emoji, or set CHROMIUM_PATH`)
-    }
-    mkdirSync(SHOTS, { recursive: true })
-    dataDir = mkdtempSync(path.join(tmpdir(), 'lechat-e2e-'))
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    const env = {
-      ...process.env,
-      LECHAT_HTTP_ADDR: `127.0.0.1:${port}`,
-      LECHAT_PUBLIC_URL: base,
-      LECHAT_DATA_DIR: dataDir,
-      LECHAT_DB_DRIVER: 'sqlite',
-      LECHAT_CONFIG: path.join(dataDir, 'no-such-config.yaml'),
-    }
-    delete env.LECHAT_SMTP_HOST
-    delete env.LECHAT_DB_DSN
-    server = spawn(BIN, [], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    server.stdout.setEncoding('utf8').on('data', (d) => (log += d))
-    server.stderr.setEncoding('utf8').on('data', (d) => (log += d))
-    server.on('exit', (code, signal) => (serverExit = { code, signal }))
-    server.on('error', (err) => (serverExit = { error: err.message }))
-
-    const deadline = Date.now() + 60_000
-    for (;;) {
-      if (serverExit) throw new Error(`server exited early (${JSON.stringify(serverExit)}):\n${log.slice(-4000)}`)
-      try {
-        const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) })
-        if (res.status === 200) break
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`server not healthy within 60 s:\n${log.slice(-4000)}`)
-      await sleep(200)
-    }
-
-    const home = await (await fetch(`${base}/login`, { signal: AbortSignal.timeout(5_000) })).text()
-    if (!home.includes('<div id="app">')) {
-      throw new Error(
-        `the server at ${BIN} does not serve the built app (it shows the "not built" page): ` +
-          'run `npm run build` in frontend/, then `go build -o bin/lechat .`',
-      )
-    }
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 60_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    server = await startServer()
+    base = server.base
+    browser = await launchBrowser()
   })
 
   after(async () => {
@@ -184,13 +44,7 @@ describe('accounts in the browser', () => {
     } catch {
       // already gone
     }
-    if (server && !serverExit) {
-      server.kill('SIGTERM')
-      const deadline = Date.now() + 10_000
-      while (!serverExit && Date.now() < deadline) await sleep(100)
-      if (!serverExit) server.kill('SIGKILL')
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    await server?.stop()
   })
 
   test('register, activate, sign in, edit the profile, switch language, sign out', { timeout: TEST_MS, skip: skipReason }, async () => {
@@ -243,7 +97,9 @@ describe('accounts in the browser', () => {
       await page.fill('#login-password', u1.password)
       await shot(page, 'login-pc-zh.png')
       await page.locator('[data-testid="login-form"] button[type="submit"]').click()
-      await page.waitForURL(/\/profile$/)
+      await page.waitForURL(/\/chats$/)
+      await page.locator('[data-testid="nav-me"], [data-testid="nav-me-rail"]').first().waitFor({ state: 'attached' })
+      await page.goto(`${base}/profile`)
       await page.locator('[data-testid="profile-name"]', { hasText: '测试用户' }).waitFor()
 
       // Edit the profile.
@@ -310,6 +166,19 @@ describe('accounts in the browser', () => {
       assert.equal((await api('GET', '/me', undefined, token)).status, 401)
       await page.goto(`${base}/profile`)
       await page.waitForURL(/\/login\?redirect=/)
+
+      // The installable-app manifest and its icons are served.
+      const manifest = await page.evaluate(async () => {
+        const href = document.querySelector('link[rel="manifest"]')?.getAttribute('href')
+        const res = await fetch(href)
+        return { status: res.status, body: await res.json() }
+      })
+      assert.equal(manifest.status, 200)
+      assert.equal(manifest.body.display, 'standalone')
+      for (const icon of manifest.body.icons) {
+        const st = await page.evaluate(async (src) => (await fetch(src)).status, new URL(icon.src, `${base}/`).href)
+        assert.equal(st, 200, icon.src)
+      }
 
       // Unknown pages.
       await page.goto(`${base}/no/such/page`)

@@ -5,6 +5,8 @@ import { configureClient } from './api/client'
 import { locale } from './i18n'
 import { createAppRouter, documentTitle } from './router'
 import { EXPIRES_KEY, TOKEN_KEY, useAuthStore } from './stores/auth'
+import { useConversationsStore } from './stores/conversations'
+import { useRealtimeStore } from './stores/realtime'
 import './styles/main.css'
 
 const app = createApp(App)
@@ -35,8 +37,24 @@ window.addEventListener('storage', (e) => {
   }
 })
 
-watch(locale, () => {
-  document.title = documentTitle(router.currentRoute.value)
+// One socket while signed in; signing out closes it and forgets the user's data.
+const realtime = useRealtimeStore(pinia)
+watch(
+  () => auth.token,
+  (token, old) => {
+    if (token && token !== old) {
+      if (old) realtime.stop()
+      realtime.start()
+    } else if (!token) realtime.stop()
+  },
+  { immediate: true },
+)
+
+// The tab's title carries the unread count: "(3) Chats · LeChat 乐聊".
+const conversations = useConversationsStore(pinia)
+watch([locale, () => conversations.totalUnread, router.currentRoute], () => {
+  const n = conversations.totalUnread
+  document.title = (n > 0 ? `(${n > 99 ? '99+' : n}) ` : '') + documentTitle(router.currentRoute.value)
 })
 
 app.use(router)

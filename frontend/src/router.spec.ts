@@ -16,10 +16,10 @@ describe('router', () => {
     return router.currentRoute.value
   }
 
-  it('sends / to /login when signed out and to /profile when signed in', async () => {
+  it('sends / to /login when signed out and to the chats when signed in', async () => {
     expect((await at('/')).name).toBe('login')
     useAuthStore().setSession('tok', null, null)
-    expect((await at('/')).name).toBe('profile')
+    expect((await at('/')).name).toBe('chats')
   })
 
   it('guards /profile and remembers where the user wanted to go', async () => {
@@ -31,9 +31,10 @@ describe('router', () => {
   it('sends a signed-in user away from /login, honouring a safe redirect', async () => {
     localStorage.setItem(TOKEN_KEY, 'tok')
     setActivePinia(createPinia())
-    expect((await at('/login')).name).toBe('profile')
-    expect((await at('/register')).name).toBe('profile')
-    expect((await at('/login?redirect=//evil.example/x')).name).toBe('profile')
+    expect((await at('/login')).name).toBe('chats')
+    expect((await at('/register')).name).toBe('chats')
+    expect((await at('/login?redirect=//evil.example/x')).name).toBe('chats')
+    expect((await at('/login?redirect=/profile')).name).toBe('profile')
   })
 
   it('keeps /activate and /resend open to everyone', async () => {
@@ -49,12 +50,12 @@ describe('router', () => {
   it.each([
     ['/profile', '/profile'],
     ['/profile?x=1#y', '/profile?x=1#y'],
-    ['//evil.example', '/profile'],
-    ['/\\evil.example', '/profile'],
-    ['https://evil.example', '/profile'],
-    ['/login?redirect=/profile', '/profile'],
-    [undefined, '/profile'],
-    [['/a'], '/profile'],
+    ['//evil.example', '/chats'],
+    ['/\\evil.example', '/chats'],
+    ['https://evil.example', '/chats'],
+    ['/login?redirect=/profile', '/chats'],
+    [undefined, '/chats'],
+    [['/a'], '/chats'],
   ])('safeRedirect(%j) → %s', (input, want) => {
     expect(safeRedirect(input)).toBe(want)
   })

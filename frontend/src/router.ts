@@ -7,7 +7,7 @@ import {
   type Router,
   type RouterHistory,
 } from 'vue-router'
-import { config } from '@/config'
+import { config, needsServerUrl } from '@/config'
 import { t, type MessageKey } from '@/i18n'
 import { useAuthStore } from '@/stores/auth'
 
@@ -19,11 +19,15 @@ declare module 'vue-router' {
     guestOnly?: boolean
     /** i18n key of the document title. */
     titleKey?: MessageKey
+    /** Which tab of the signed-in app the page belongs to. */
+    section?: 'chats' | 'contacts' | 'me'
+    /** A page of its own on a phone (list hidden, back button shown). */
+    detail?: boolean
   }
 }
 
 /** Where to go after signing in: only same-app paths, never another origin. */
-export function safeRedirect(target: unknown, fallback = '/profile'): string {
+export function safeRedirect(target: unknown, fallback = '/chats'): string {
   if (typeof target !== 'string') return fallback
   if (!target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return fallback
   if (target === '/login' || target.startsWith('/login?')) return fallback
@@ -39,11 +43,6 @@ export function createAppRouter(history?: RouterHistory): Router {
   const router = createRouter({
     history: history ?? (config.routerMode === 'hash' ? createWebHashHistory() : createWebHistory(import.meta.env.BASE_URL)),
     routes: [
-      {
-        path: '/',
-        name: 'home',
-        redirect: () => (useAuthStore().checkExpiry() ? { name: 'profile' } : { name: 'login' }),
-      },
       {
         path: '/login',
         name: 'login',
@@ -69,10 +68,78 @@ export function createAppRouter(history?: RouterHistory): Router {
         meta: { titleKey: 'resend.title' },
       },
       {
-        path: '/profile',
-        name: 'profile',
-        component: () => import('@/pages/ProfilePage.vue'),
-        meta: { requiresAuth: true, titleKey: 'profile.title' },
+        path: '/server',
+        name: 'server',
+        component: () => import('@/pages/ServerSetupPage.vue'),
+        meta: { titleKey: 'server.title' },
+      },
+      {
+        path: '/',
+        component: () => import('@/components/AppShell.vue'),
+        meta: { requiresAuth: true },
+        children: [
+          { path: '', name: 'home', redirect: { name: 'chats' } },
+          {
+            path: 'chats',
+            name: 'chats',
+            component: () => import('@/pages/EmptyPane.vue'),
+            meta: { section: 'chats', titleKey: 'nav.chats' },
+          },
+          {
+            path: 'chats/:id(\\d+)',
+            name: 'chat',
+            component: () => import('@/pages/ChatPage.vue'),
+            meta: { section: 'chats', detail: true, titleKey: 'nav.chats' },
+          },
+          {
+            path: 'contacts',
+            name: 'contacts',
+            component: () => import('@/pages/EmptyPane.vue'),
+            meta: { section: 'contacts', titleKey: 'nav.contacts' },
+          },
+          {
+            path: 'contacts/add',
+            name: 'friend-add',
+            component: () => import('@/pages/FriendAddPage.vue'),
+            meta: { section: 'contacts', detail: true, titleKey: 'friends.addTitle' },
+          },
+          {
+            path: 'contacts/requests',
+            name: 'friend-requests',
+            component: () => import('@/pages/FriendRequestsPage.vue'),
+            meta: { section: 'contacts', detail: true, titleKey: 'friends.requestsTitle' },
+          },
+          {
+            path: 'contacts/:userId(\\d+)',
+            name: 'contact',
+            component: () => import('@/pages/ContactPage.vue'),
+            meta: { section: 'contacts', detail: true, titleKey: 'contact.title' },
+          },
+          {
+            path: 'groups/new',
+            name: 'group-create',
+            component: () => import('@/pages/GroupCreatePage.vue'),
+            meta: { section: 'contacts', detail: true, titleKey: 'groups.createTitle' },
+          },
+          {
+            path: 'groups/find',
+            name: 'group-search',
+            component: () => import('@/pages/GroupSearchPage.vue'),
+            meta: { section: 'contacts', detail: true, titleKey: 'groups.searchTitle' },
+          },
+          {
+            path: 'groups/:groupId(\\d+)',
+            name: 'group',
+            component: () => import('@/pages/GroupPage.vue'),
+            meta: { section: 'contacts', detail: true, titleKey: 'groups.infoTitle' },
+          },
+          {
+            path: 'profile',
+            name: 'profile',
+            component: () => import('@/pages/ProfilePage.vue'),
+            meta: { section: 'me', titleKey: 'profile.title' },
+          },
+        ],
       },
       {
         path: '/:pathMatch(.*)*',
@@ -85,6 +152,8 @@ export function createAppRouter(history?: RouterHistory): Router {
   })
 
   router.beforeEach((to) => {
+    // The Android app asks for its server first.
+    if (needsServerUrl() && to.name !== 'server') return { name: 'server', query: { redirect: to.fullPath } }
     const auth = useAuthStore()
     const loggedIn = auth.checkExpiry()
     if (to.meta.requiresAuth && !loggedIn) {

@@ -50,6 +50,16 @@ export interface ClientHooks {
 
 let hooks: ClientHooks = { getToken: () => null, onUnauthorized: () => {} }
 
+/** The current session token, or null (the upload route and the socket need it too). */
+export function currentToken(): string | null {
+  return hooks.getToken()
+}
+
+/** Ends the session the way a 401 does (the socket's 'token revoked' close uses it). */
+export function sessionEnded(): void {
+  hooks.onUnauthorized()
+}
+
 /** Plugs in the token source and the 401 handler (done once in main.ts). */
 export function configureClient(h: Partial<ClientHooks>): void {
   hooks = { ...hooks, ...h }
@@ -101,7 +111,7 @@ function codeForStatus(status: number): ErrorCode {
   }
 }
 
-async function readBody(res: Response): Promise<unknown> {
+export async function readBody(res: Response): Promise<unknown> {
   const text = await res.text()
   if (!text) return undefined
   try {
@@ -111,7 +121,7 @@ async function readBody(res: Response): Promise<unknown> {
   }
 }
 
-function errorFrom(status: number, body: unknown): ApiError {
+export function errorFrom(status: number, body: unknown): ApiError {
   const env = (body as { error?: unknown } | null | undefined)?.error
   if (env && typeof env === 'object') {
     const e = env as { code?: unknown; message?: unknown; field?: unknown }
