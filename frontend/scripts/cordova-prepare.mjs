@@ -6,7 +6,7 @@
 //      narrowed to it (without it, the CSP allows any http(s)/ws(s) server, since the
 //      person types the address on first start);
 //   3. installs cordova-android from npm (once) and runs `cordova prepare android`.
-// Building the APK needs the Android SDK: see cordova/README.md.
+// Building the APK needs the Android SDK: see docs/android.md.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -78,4 +78,4 @@ if (!existsSync(path.join(cordovaDir, 'node_modules', 'cordova-android'))) {
   run('npm', ['install', '--no-audit', '--no-fund'], cordovaDir)
 }
 run(bin('cordova'), ['prepare', 'android', '--no-telemetry'], cordovaDir)
-console.log('Done: cordova/platforms/android is ready. Build the APK with the Android SDK (cordova/README.md).')
+console.log('Done: cordova/platforms/android is ready. Build the APK with the Android SDK (docs/android.md).')
