@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -251,22 +252,40 @@ func (s *Chat) storeBatch(tx *gorm.DB, batch []*sendReq, results []sendResult) e
 	if err := tx.Create(&fresh).Error; err != nil {
 		return fmt.Errorf("insert messages: %w", dbErr(err))
 	}
+	// Two statements for the whole batch, however many conversations and senders
+	// it holds: a round trip each is what batching saves.
+	var convCase, atCase strings.Builder
+	var convArgs, atArgs []any
+	var ids []uint64
 	for _, id := range convIDs {
-		c := byID[id]
 		if !touched[id] {
 			continue
 		}
-		if err := tx.Model(&model.Conversation{}).Where("id = ?", id).
-			Updates(map[string]any{"last_seq": c.LastSeq, "last_message_at": *c.LastMessageAt}).Error; err != nil {
-			return fmt.Errorf("advance conversation: %w", err)
-		}
+		c := byID[id]
+		convCase.WriteString(" WHEN ? THEN ?")
+		convArgs = append(convArgs, id, c.LastSeq)
+		atCase.WriteString(" WHEN ? THEN ?")
+		atArgs = append(atArgs, id, *c.LastMessageAt)
+		ids = append(ids, id)
 	}
-	for k, seq := range readUpTo { // your own messages are read by you
-		if err := tx.Model(&model.ConversationMember{}).
-			Where("conversation_id = ? AND user_id = ? AND read_seq < ?", k.b, k.a, seq).
-			Update("read_seq", seq).Error; err != nil {
-			return fmt.Errorf("move read cursor: %w", err)
-		}
+	if err := tx.Exec("UPDATE conversations SET last_seq = CASE id"+convCase.String()+" END, "+
+		"last_message_at = CASE id"+atCase.String()+" END WHERE id IN ?",
+		append(append(convArgs, atArgs...), ids)...).Error; err != nil {
+		return fmt.Errorf("advance conversations: %w", err)
+	}
+	// Your own messages are read by you. Each sender's seq is beyond its read
+	// cursor: the seq was just taken under the conversation's lock.
+	var readCase strings.Builder
+	var readArgs []any
+	keys := make([][]any, 0, len(readUpTo))
+	for k, seq := range readUpTo {
+		readCase.WriteString(" WHEN conversation_id = ? AND user_id = ? THEN ?")
+		readArgs = append(readArgs, k.b, k.a, seq)
+		keys = append(keys, []any{k.b, k.a})
+	}
+	if err := tx.Exec("UPDATE conversation_members SET read_seq = CASE"+readCase.String()+" ELSE read_seq END "+
+		"WHERE (conversation_id, user_id) IN ?", append(readArgs, keys)...).Error; err != nil {
+		return fmt.Errorf("move read cursors: %w", err)
 	}
 	return nil
 }

@@ -187,6 +187,9 @@ func TestReadCursorAndHistoryPaging(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if mine, _ := chat.Conversation(asAlice, conv.ID); mine.Unread != 0 || mine.ReadSeq != 7 || mine.LastSeq != 7 {
+				t.Errorf("the sender's own view %+v: own messages must count as read", mine)
+			}
 			after := uint64(2)
 			page, _ := chat.Messages(asBob, conv.ID, service.HistoryRequest{AfterSeq: &after, Limit: 3})
 			if len(page) != 3 || page[0].Seq != 3 || page[2].Seq != 5 {
