@@ -70,8 +70,8 @@ func OpenDB(ctx context.Context, cfg DBConfig, log *slog.Logger) (*gorm.DB, stri
 		PrepareStmt:        cfg.Driver != "mysql",
 		PrepareStmtMaxSize: 256,
 		PrepareStmtTTL:     time.Hour,
-		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
-		Logger:         logger.Discard,
+		NowFunc:            func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		Logger:             logger.Discard,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("open %s database: %w", cfg.Driver, err)
