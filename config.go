@@ -29,6 +29,7 @@ type Config struct {
 	Groups   GroupsConfig   `yaml:"groups"`
 	Realtime RealtimeConfig `yaml:"realtime"`
 	Cluster  ClusterConfig  `yaml:"cluster"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
 	Robot    RobotConfig    `yaml:"robot"`
 	Uploads  UploadsConfig  `yaml:"uploads"`
 }
@@ -68,6 +69,15 @@ type RealtimeConfig struct {
 
 type ClusterConfig struct {
 	NodeID string `yaml:"node_id"` // empty: host name + pid
+	// RedisURL, when set, joins this node to a cluster: events reach the other
+	// nodes over Redis pub/sub. Empty: one node, in-process bus.
+	RedisURL string `yaml:"redis_url"`
+	Channel  string `yaml:"channel"`   // the cluster's pub/sub channel (one per cluster sharing a Redis)
+	BusQueue int    `yaml:"bus_queue"` // events waiting for Redis at most; more are dropped (and resynced)
+}
+
+type MetricsConfig struct {
+	Enabled string `yaml:"enabled"` // on or off: Prometheus metrics at GET /metrics
 }
 
 type HTTPConfig struct {
@@ -147,6 +157,8 @@ func defaultConfig() Config {
 		SMTP:    SMTPConfig{Port: 587, TLS: "starttls", From: "LeChat <no-reply@localhost>", Timeout: 15 * time.Second},
 		Log:     LogConfig{Level: "info"},
 		Groups:  GroupsConfig{MaxMembers: 500},
+		Cluster: ClusterConfig{Channel: "lechat:bus", BusQueue: 65536},
+		Metrics: MetricsConfig{Enabled: "on"},
 		Robot:   RobotConfig{LLMTimeout: 30 * time.Second, ContextMessages: 10},
 		Uploads: UploadsConfig{MaxBytes: 10 << 20, MaxPixels: 40_000_000, Workers: 2},
 		Realtime: RealtimeConfig{
@@ -206,6 +218,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		"LECHAT_LOG_LEVEL":       &cfg.Log.Level,
 		"LECHAT_LOG_FORMAT":      &cfg.Log.Format,
 		"LECHAT_NODE_ID":         &cfg.Cluster.NodeID,
+		"LECHAT_REDIS_URL":       &cfg.Cluster.RedisURL,
 		"LECHAT_ROBOT_LLM_URL":   &cfg.Robot.LLMURL,
 		"LECHAT_ROBOT_LLM_MODEL": &cfg.Robot.LLMModel,
 		"LECHAT_ROBOT_LLM_KEY":   &cfg.Robot.LLMKey,
@@ -332,6 +345,19 @@ func (c *Config) validate() error {
 	}
 	if rt.HeartbeatEvery <= 0 || rt.StaleAfter < 2*rt.HeartbeatEvery {
 		bad("realtime: stale_after must be at least two heartbeats")
+	}
+	if c.Cluster.RedisURL != "" {
+		if u, err := url.Parse(c.Cluster.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			bad("cluster redis_url must be a redis://, rediss:// or unix:// URL")
+		}
+	}
+	if c.Cluster.Channel == "" || c.Cluster.BusQueue < 1024 || c.Cluster.BusQueue > 10_000_000 {
+		bad("cluster: channel must not be empty and bus_queue must be 1024–10000000")
+	}
+	switch c.Metrics.Enabled {
+	case "on", "off":
+	default:
+		bad("metrics.enabled must be on or off, not %q", c.Metrics.Enabled)
 	}
 	if c.Robot.LLMURL != "" {
 		if u, err := url.Parse(c.Robot.LLMURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -15,6 +15,10 @@ import (
 	"time"
 	_ "time/tzdata" // the robot's time zone, on machines without a zone database
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"lechat/api"
 	"lechat/frontend"
 	"lechat/migrations"
@@ -101,6 +105,23 @@ func run() error {
 	sockets := service.NewSockets(db, nodeID, cfg.Realtime.StaleAfter, log)
 	friends.Sockets = sockets
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := ws.NewMetrics(reg)
+	bus, closeBus, err := newBus(cfg, nodeID, metrics, log)
+	if err != nil {
+		return err
+	}
+	defer closeBus()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lechat_bus_up",
+		Help: "1 while the cluster bus reaches the other nodes (always 1 on a single node)."},
+		func() float64 {
+			if bus.Healthy() {
+				return 1
+			}
+			return 0
+		}))
+
 	rt := cfg.Realtime
 	hub := ws.New(ws.Config{
 		MaxFrameBytes:  rt.MaxFrameBytes,
@@ -113,6 +134,8 @@ func run() error {
 		FramesPerSec:   rt.FramesPerSec,
 		FrameBurst:     rt.FrameBurst,
 		AllowedOrigins: cfg.HTTP.CORSOrigins,
+		Bus:            bus,
+		Metrics:        metrics,
 	}, accounts, chat, sockets, log)
 	for _, n := range []*service.Notifier{&accounts.Notifier, &friends.Notifier, &groups.Notifier, &chat.Notifier, &sockets.Notifier} {
 		*n = hub
@@ -126,7 +149,7 @@ func run() error {
 		log.Warn("the web app was not built: pages show how to build it; the API works (run make run to build it)")
 	}
 	rl := cfg.HTTP.RateLimits
-	handler, err := api.New(api.Options{
+	opts := api.Options{
 		Log:            log,
 		Accounts:       accounts,
 		Friends:        friends,
@@ -135,6 +158,7 @@ func run() error {
 		Uploads:        uploads,
 		WebSocket:      hub,
 		Health:         sqlDB.PingContext,
+		Metrics:        metricsHandler(cfg, reg),
 		Frontend:       app,
 		UnbuiltPage:    frontend.UnbuiltPage(),
 		BodyLimit:      cfg.HTTP.BodyLimit,
@@ -146,7 +170,14 @@ func run() error {
 			Login:    api.Limit(rl.Login),
 			Resend:   api.Limit(rl.Resend),
 		},
-	})
+	}
+	if err != nil {
+		return err
+	}
+	if cfg.Cluster.RedisURL != "" {
+		opts.BusHealthy = hub.BusHealthy
+	}
+	handler, err := api.New(opts)
 	if err != nil {
 		return err
 	}
@@ -161,7 +192,8 @@ func run() error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("LeChat is listening", "addr", cfg.HTTP.Addr, "public_url", cfg.HTTP.PublicURL,
-		"mode", cfg.Mode, "database", dialect, "web_app_built", built, "node_id", nodeID)
+		"mode", cfg.Mode, "database", dialect, "web_app_built", built, "node_id", nodeID,
+		"cluster", cfg.Cluster.RedisURL != "")
 
 	select {
 	case err := <-errc:
@@ -171,7 +203,9 @@ func run() error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	hub.Close(shutdownCtx) // sockets first: hijacked connections are not Shutdown's
+	// Sockets first (1001 going away: clients reconnect to another node at once;
+	// hijacked connections are not Shutdown's), then the bus after what it holds.
+	hub.Close(shutdownCtx)
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -193,6 +227,28 @@ func newLogger(cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// newBus is the cluster bus: Redis pub/sub when a Redis URL is set, else the
+// in-process bus of a single node. close releases it after the hub has stopped.
+func newBus(cfg Config, nodeID string, metrics *ws.Metrics, log *slog.Logger) (bus ws.Bus, close func(), err error) {
+	if cfg.Cluster.RedisURL == "" {
+		return ws.LocalBus{}, func() {}, nil
+	}
+	rb, err := ws.NewRedisBus(ws.RedisConfig{URL: cfg.Cluster.RedisURL, Channel: cfg.Cluster.Channel,
+		NodeID: nodeID, Queue: cfg.Cluster.BusQueue, Metrics: metrics, Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rb, func() { rb.Close() }, nil
+}
+
+// metricsHandler serves the registry at /metrics, unless metrics are off.
+func metricsHandler(cfg Config, reg *prometheus.Registry) http.Handler {
+	if cfg.Metrics.Enabled != "on" {
+		return nil
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
 // newBot is the LLM robot when an endpoint is configured, else the rule robot.

@@ -58,7 +58,7 @@ func logRequests(log *slog.Logger) gin.HandlerFunc {
 			route = "(unmatched)"
 		}
 		level := slog.LevelInfo
-		if route == "/healthz" {
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 			level = slog.LevelDebug
 		}
 		log.Log(c.Request.Context(), level, "http request", "req_id", requestID(c),

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -34,8 +35,13 @@ type Options struct {
 	Uploads *service.Uploads
 	// WebSocket serves GET /ws (the hub), or is nil.
 	WebSocket http.Handler
-	// Health reports whether the database answers, for GET /healthz.
+	// Health reports whether the database answers, for GET /healthz and /readyz.
 	Health func(ctx context.Context) error
+	// BusHealthy, when set, reports whether the cluster bus reaches the other
+	// nodes: /healthz shows it, /readyz requires it.
+	BusHealthy func() bool
+	// Metrics serves GET /metrics (Prometheus), or is nil.
+	Metrics http.Handler
 
 	// Frontend holds the built web app (index.html at its root), or is nil when it
 	// was not built; then every page answers with UnbuiltPage.
@@ -57,13 +63,14 @@ type Server struct {
 	chat     *service.Chat
 	uploads  *service.Uploads
 	health   func(ctx context.Context) error
+	bus      func() bool
 }
 
 // New returns the HTTP handler of the whole API and the web app.
 func New(o Options) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{log: o.Log, accounts: o.Accounts, friends: o.Friends, groups: o.Groups,
-		chat: o.Chat, uploads: o.Uploads, health: o.Health}
+		chat: o.Chat, uploads: o.Uploads, health: o.Health, bus: o.BusHealthy}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -86,6 +93,11 @@ func New(o Options) (http.Handler, error) {
 
 	r.GET("/healthz", s.healthz)
 	r.HEAD("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.HEAD("/readyz", s.readyz)
+	if o.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(o.Metrics))
+	}
 
 	v1 := r.Group("/api/v1")
 	v1.POST("/auth/register", s.rateLimited(regLim), s.handle(s.register))
@@ -141,6 +153,9 @@ func (s *Server) handle(fn func(*gin.Context) error) gin.HandlerFunc {
 	}
 }
 
+// healthz is liveness: 200 while the database answers (503 unavailable when it
+// does not), with the cluster bus's state shown but not required: a node whose
+// bus is degraded still serves its own sockets.
 func (s *Server) healthz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
@@ -149,5 +164,47 @@ func (s *Server) healthz(c *gin.Context) {
 		writeError(c, s.log, model.Errorf(model.ErrUnavailable, "the database does not answer"))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	body := gin.H{"status": "ok"}
+	if s.bus != nil {
+		body["bus"] = busState(s.bus())
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// readyz is readiness: 200 when the database answers and the cluster bus (if
+// any) works; else 503 with the error envelope and which of the two is down.
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	body := gin.H{"status": "ready", "database": "ok"}
+	var down []string
+	if err := s.health(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: the database does not answer", "err", err)
+		body["database"] = "unavailable"
+		down = append(down, "the database")
+	}
+	if s.bus != nil {
+		body["bus"] = busState(s.bus())
+		if body["bus"] != "ok" {
+			down = append(down, "the cluster bus (Redis)")
+		}
+	}
+	if len(down) > 0 {
+		body["status"] = "unavailable"
+		verb := " does not answer"
+		if len(down) > 1 {
+			verb = " do not answer"
+		}
+		body["error"] = errorDetail{Code: "unavailable", Message: strings.Join(down, " and ") + verb}
+		c.JSON(http.StatusServiceUnavailable, body)
+		return
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+func busState(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "degraded"
 }

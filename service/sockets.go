@@ -114,10 +114,13 @@ func (s *Sockets) CleanNode(ctx context.Context) error {
 }
 
 // Expire removes the rows of dead nodes (not refreshed within StaleAfter) and
-// tells the friends of users who thereby went offline.
+// tells the friends of users who thereby went offline. Every node runs it; a
+// row is announced by the node whose delete removed it, so once. This node's own
+// rows are never stale while it runs (its heartbeat may just be late).
 func (s *Sockets) Expire(ctx context.Context) error {
+	cutoff := s.liveSince()
 	var stale []model.Socket
-	if err := s.db.WithContext(ctx).Where("last_seen < ?", s.liveSince()).Find(&stale).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("last_seen < ? AND node_id <> ?", cutoff, s.NodeID).Find(&stale).Error; err != nil {
 		return fmt.Errorf("find stale sockets: %w", err)
 	}
 	if len(stale) == 0 {
@@ -130,13 +133,16 @@ func (s *Sockets) Expire(ctx context.Context) error {
 		users[r.UserID] = true
 	}
 	for uid := range users {
+		var deleted int64
 		left, err := s.change(ctx, uid, func(tx *gorm.DB) error {
-			return tx.Where("user_id = ? AND id IN ?", uid, ids).Delete(&model.Socket{}).Error
+			res := tx.Where("user_id = ? AND id IN ? AND last_seen < ?", uid, ids, cutoff).Delete(&model.Socket{})
+			deleted = res.RowsAffected
+			return res.Error
 		})
 		if err != nil {
 			return fmt.Errorf("delete stale sockets: %w", err)
 		}
-		if left == 0 {
+		if left == 0 && deleted > 0 {
 			s.announce(ctx, uid, false)
 		}
 	}

@@ -72,10 +72,16 @@ func (h *Hub) received(s *melody.Session, msg []byte) {
 			h.reply(s, f.ID, err)
 			return
 		}
-		m, _, err := h.chat.Send(ctx, in)
+		m, dup, err := h.chat.Send(ctx, in)
 		if err != nil {
+			h.met.Sent.WithLabelValues("error").Inc()
 			h.reply(s, f.ID, err)
 			return
+		}
+		if dup {
+			h.met.Sent.WithLabelValues("duplicate").Inc()
+		} else {
+			h.met.Sent.WithLabelValues("stored").Inc()
 		}
 		h.write(s, frame{Type: typeAck, ID: f.ID, Data: model.MessageEvent{Message: m}})
 	case typeTyping:

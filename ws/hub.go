@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/olahol/melody"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"lechat/model"
@@ -35,6 +36,11 @@ type Config struct {
 	FramesPerSec   float64
 	FrameBurst     int
 	AllowedOrigins []string // browser origins allowed besides the server's own; "*" for any
+
+	// Bus carries events to the other nodes of a cluster; nil: LocalBus (one node).
+	Bus Bus
+	// Metrics counts into main's Prometheus registry; nil: counted nowhere.
+	Metrics *Metrics
 }
 
 // DefaultConfig is what a node runs with unless told otherwise.
@@ -61,10 +67,17 @@ type Hub struct {
 	chat     *service.Chat
 	sockets  *service.Sockets
 	shards   [64]shard
+	bus      Bus
+	met      *Metrics
+	// children of met's vectors, looked up once
+	delivered map[string]prometheus.Counter
+	latency   map[string]prometheus.Observer
 
 	stop      chan struct{}
 	done      sync.WaitGroup
 	closeOnce sync.Once
+	busStop   context.CancelFunc // ends the bus's Run
+	busDone   chan struct{}      // closed when Run has returned
 }
 
 var _ service.Notifier = (*Hub)(nil)
@@ -82,6 +95,44 @@ type conn struct {
 	token   string        // to check again once registered: a logout may have come meanwhile
 	limiter *rate.Limiter // nil: no limit
 	evicted atomic.Bool
+	since   time.Time // when the socket was registered
+
+	// Frames for the socket that come before its ready frame wait here, so that
+	// ready is always the first frame and nothing published after the socket
+	// was registered is lost.
+	ready   atomic.Bool
+	mu      sync.Mutex
+	pending [][]byte
+}
+
+// push queues frame b on the socket, or holds it until the ready frame is out.
+func (c *conn) push(s *melody.Session, b []byte, max int) {
+	if c.ready.Load() {
+		s.Write(b)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.ready.Load():
+		s.Write(b)
+	case len(c.pending) < max:
+		c.pending = append(c.pending, b)
+	default:
+		c.evicted.Store(true) // as a queue overflow: cut off once ready is out
+	}
+}
+
+// markReady queues the ready frame, then what waited for it.
+func (c *conn) markReady(s *melody.Session, ready []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.Write(ready)
+	for _, b := range c.pending {
+		s.Write(b)
+	}
+	c.pending = nil
+	c.ready.Store(true)
 }
 
 const connKey = "conn"
@@ -93,8 +144,20 @@ func connOf(s *melody.Session) *conn {
 
 // New returns a hub; Start begins its heartbeat.
 func New(cfg Config, accounts *service.Accounts, chat *service.Chat, sockets *service.Sockets, log *slog.Logger) *Hub {
+	if cfg.Bus == nil {
+		cfg.Bus = LocalBus{}
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
 	h := &Hub{m: melody.New(), cfg: cfg, log: log, accounts: accounts, chat: chat, sockets: sockets,
-		stop: make(chan struct{})}
+		bus: cfg.Bus, met: cfg.Metrics, stop: make(chan struct{}), busStop: func() {}}
+	h.delivered = map[string]prometheus.Counter{}
+	h.latency = map[string]prometheus.Observer{}
+	for _, p := range []string{pathLocal, pathRemote} {
+		h.delivered[p] = h.met.Delivered.WithLabelValues(p)
+		h.latency[p] = h.met.Latency.WithLabelValues(p)
+	}
 	for i := range h.shards {
 		h.shards[i].users = map[uint64][]*melody.Session{}
 	}
@@ -116,16 +179,30 @@ func New(cfg Config, accounts *service.Accounts, chat *service.Chat, sockets *se
 	return h
 }
 
-// Start cleans this node's rows left by an earlier run and starts the heartbeat
-// that keeps its rows alive and expires those of dead nodes.
+// Start cleans this node's rows left by an earlier run, starts the heartbeat
+// that keeps its rows alive and expires those of dead nodes, and starts
+// receiving the other nodes' events from the bus.
 func (h *Hub) Start(ctx context.Context) error {
 	if err := h.sockets.CleanNode(ctx); err != nil {
 		return err
 	}
 	h.done.Add(1)
 	go h.heartbeat()
+	// The bus outlives ctx (main's signal context): while the sockets close,
+	// their presence changes must still reach the other nodes. Close stops it.
+	busCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	h.busStop, h.busDone = stop, make(chan struct{})
+	go func() {
+		defer close(h.busDone)
+		if err := h.bus.Run(busCtx, h.fromBus); err != nil {
+			h.log.Error("cluster bus stopped", "err", err)
+		}
+	}()
 	return nil
 }
+
+// BusHealthy reports whether events reach the other nodes (always, on one node).
+func (h *Hub) BusHealthy() bool { return h.bus.Healthy() }
 
 func (h *Hub) heartbeat() {
 	defer h.done.Done()
@@ -148,17 +225,49 @@ func (h *Hub) heartbeat() {
 	}
 }
 
-// Close tells every client the server is going away (so they reconnect
-// elsewhere at once), stops the heartbeat and removes this node's socket rows.
+// Close tells every client the server is going away (1001, so they reconnect
+// elsewhere at once), stops the heartbeat, waits a little for the sockets to
+// be unregistered (their presence changes go out over the bus), removes this
+// node's socket rows and stops the bus after what it still has queued.
 func (h *Hub) Close(ctx context.Context) {
 	h.closeOnce.Do(func() {
 		close(h.stop)
 		h.done.Wait()
 		h.m.CloseWithMsg(melody.FormatCloseMessage(melody.CloseGoingAway, "server shutting down"))
+		h.waitUnregistered(ctx, 3*time.Second)
 		if err := h.sockets.CleanNode(ctx); err != nil {
 			h.log.Warn("socket rows left behind", "err", err)
 		}
+		h.busStop()
+		if h.busDone != nil {
+			select {
+			case <-h.busDone:
+			case <-ctx.Done():
+			}
+		}
 	})
+}
+
+// waitUnregistered waits until no socket is left in the index, for at most d.
+func (h *Hub) waitUnregistered(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for h.registered() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// registered counts the sockets in the index.
+func (h *Hub) registered() int {
+	n := 0
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, list := range sh.users {
+			n += len(list)
+		}
+		sh.mu.RUnlock()
+	}
+	return n
 }
 
 // ServeHTTP authenticates the handshake (?token=, since browsers cannot set
@@ -251,7 +360,9 @@ func (sh *shard) sessions(userID uint64) []*melody.Session {
 // on every frame for the user reaches it, so a client resyncs after "ready".
 func (h *Hub) connected(s *melody.Session) {
 	c := connOf(s)
+	c.since = time.Now()
 	h.shard(c.userID).add(c.userID, s)
+	h.met.Connections.Inc()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// A logout between the handshake and now would otherwise leave this open.
@@ -262,7 +373,12 @@ func (h *Hub) connected(s *melody.Session) {
 	if err := h.sockets.Connected(ctx, c.id, c.userID, c.tokenID); err != nil {
 		h.log.Error("socket not recorded", "user_id", c.userID, "err", err)
 	}
-	h.write(s, frame{Type: typeReady, Data: readyData{SocketID: c.id}})
+	b, err := json.Marshal(frame{Type: typeReady, Data: readyData{SocketID: c.id}})
+	if err != nil {
+		h.log.Error("encode ready frame", "err", err)
+		return
+	}
+	c.markReady(s, b)
 }
 
 // readyData is the data of the ready frame.
@@ -273,6 +389,7 @@ type readyData struct {
 func (h *Hub) disconnected(s *melody.Session) {
 	c := connOf(s)
 	h.shard(c.userID).remove(c.userID, s)
+	h.met.Connections.Dec()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := h.sockets.Disconnected(ctx, c.id, c.userID); err != nil {
@@ -286,6 +403,7 @@ func (h *Hub) evictSlowConsumers() {
 	h.m.HandleError(func(s *melody.Session, err error) {
 		if errors.Is(err, melody.ErrMessageBufferFull) {
 			if c := connOf(s); c != nil && !c.evicted.Swap(true) {
+				h.met.QueueDrops.Inc()
 				h.log.Warn("slow consumer cut off", "user_id", c.userID)
 			}
 			// not s.Close(): it enqueues and re-enters this handler
@@ -305,12 +423,19 @@ type frame struct {
 	Data any    `json:"data"`
 }
 
-// Publish implements service.Notifier: it encodes the event once and queues it
-// on every local socket of the users, except the socket the event came from.
-// It never blocks on a client.
+// Publish implements service.Notifier: it encodes the event once, queues it on
+// every local socket of the users except the socket the event came from, and
+// hands the same bytes to the bus for the other nodes. It never blocks on a
+// client, nor on the bus.
 func (h *Hub) Publish(ctx context.Context, userIDs []uint64, ev model.Event) {
+	at := time.Now()
 	if ev.Type == model.EventSessionRevoked {
-		h.revoke(userIDs, ev.Data)
+		rt, ok := ev.Data.(model.RevokedTokens)
+		if !ok {
+			return
+		}
+		h.revoke(userIDs, rt)
+		h.toBus(ctx, Envelope{Kind: KindRevoke, UserIDs: userIDs, Revoke: rt, At: at})
 		return
 	}
 	b, err := json.Marshal(frame{Type: ev.Type, Data: ev.Data})
@@ -319,21 +444,81 @@ func (h *Hub) Publish(ctx context.Context, userIDs []uint64, ev model.Event) {
 		return
 	}
 	origin := model.SocketID(ctx)
+	h.deliver(userIDs, b, origin, at, pathLocal)
+	h.toBus(ctx, Envelope{Kind: KindFrame, UserIDs: userIDs, Frame: b, Origin: origin, At: at})
+}
+
+// toBus hands env to the other nodes; a failure is the bus's to count and log.
+func (h *Hub) toBus(ctx context.Context, env Envelope) {
+	if _, single := h.bus.(LocalBus); single || len(env.UserIDs) == 0 {
+		return
+	}
+	_ = h.bus.Publish(ctx, env)
+}
+
+// deliver queues frame b on every local socket of the users but origin.
+func (h *Hub) deliver(userIDs []uint64, b []byte, origin string, at time.Time, path string) {
+	delivered, latency := h.delivered[path], h.latency[path]
 	for _, uid := range userIDs {
 		for _, s := range h.shard(uid).sessions(uid) {
 			if c := connOf(s); c.id != origin && !c.evicted.Load() {
-				s.Write(b)
+				c.push(s, b, h.cfg.QueueSize)
+				delivered.Inc()
+				latency.Observe(time.Since(at).Seconds())
 			}
 		}
 	}
 }
 
-// revoke closes the sockets of revoked tokens.
-func (h *Hub) revoke(userIDs []uint64, data any) {
-	rt, ok := data.(model.RevokedTokens)
-	if !ok {
+// fromBus handles an envelope from another node (or the bus's own resync).
+func (h *Hub) fromBus(env Envelope) {
+	switch env.Kind {
+	case KindFrame:
+		h.deliver(env.UserIDs, env.Frame, env.Origin, env.At, pathRemote)
+	case KindRevoke:
+		h.revoke(env.UserIDs, env.Revoke)
+	case KindResync:
+		h.resync(env)
+	}
+}
+
+// clockSkew is how far two nodes' clocks may disagree when a resync envelope's
+// time is compared with a socket's.
+const clockSkew = 500 * time.Millisecond
+
+// resync closes, with 1012, the sockets (of env's users, or all) registered
+// before frames for them were lost, so that their clients reconnect and fetch
+// what they missed. Sockets registered later resynced after their "ready".
+func (h *Hub) resync(env Envelope) {
+	before := env.At.Add(clockSkew)
+	closeOld := func(list []*melody.Session) {
+		for _, s := range list {
+			if c := connOf(s); c.since.Before(before) && !s.IsClosed() {
+				h.met.Resyncs.Inc()
+				s.CloseWithMsg(melody.FormatCloseMessage(melody.CloseServiceRestart, "events were lost: reconnect and resync"))
+			}
+		}
+	}
+	if env.All {
+		for i := range h.shards {
+			sh := &h.shards[i]
+			sh.mu.RLock()
+			var list []*melody.Session
+			for _, l := range sh.users {
+				list = append(list, l...)
+			}
+			sh.mu.RUnlock()
+			closeOld(list)
+		}
 		return
 	}
+	for _, uid := range env.UserIDs {
+		closeOld(h.shard(uid).sessions(uid))
+	}
+}
+
+// revoke closes the sockets of revoked tokens.
+func (h *Hub) revoke(userIDs []uint64, rt model.RevokedTokens) {
 	for _, uid := range userIDs {
 		for _, s := range h.shard(uid).sessions(uid) {
 			c := connOf(s)
