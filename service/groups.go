@@ -394,19 +394,10 @@ func (s *Groups) JoinRequests(ctx context.Context, id uint64, page PageRequest) 
 		return Page[model.GroupJoinRequestView]{}, fmt.Errorf("list join requests: %w", err)
 	}
 	rp := pageByID(rows, limit, func(r model.GroupJoinRequest) uint64 { return r.ID })
-	ids := make([]uint64, len(rp.Items))
-	for i, r := range rp.Items {
-		ids[i] = r.UserID
-	}
-	users, err := publicUsers(db, ids...)
-	if err != nil {
-		return Page[model.GroupJoinRequestView]{}, err
-	}
-	out := Page[model.GroupJoinRequestView]{Items: make([]model.GroupJoinRequestView, len(rp.Items)), NextCursor: rp.NextCursor}
-	for i := range rp.Items {
-		out.Items[i] = requestView(&rp.Items[i], users[rp.Items[i].UserID])
-	}
-	return out, nil
+	return mapWithUsers(db, rp, func(r model.GroupJoinRequest) uint64 { return r.UserID },
+		func(r model.GroupJoinRequest, u model.PublicUser) model.GroupJoinRequestView {
+			return requestView(&r, u)
+		})
 }
 
 // AcceptJoinRequest accepts the pending request requestID to join group groupID;
@@ -529,19 +520,7 @@ func (s *Groups) Members(ctx context.Context, id uint64, page PageRequest) (Page
 		return Page[model.MemberView]{}, fmt.Errorf("list members: %w", err)
 	}
 	mp := pageByID(rows, limit, func(m model.GroupMember) uint64 { return m.UserID })
-	ids := make([]uint64, len(mp.Items))
-	for i, m := range mp.Items {
-		ids[i] = m.UserID
-	}
-	users, err := publicUsers(db, ids...)
-	if err != nil {
-		return Page[model.MemberView]{}, err
-	}
-	out := Page[model.MemberView]{Items: make([]model.MemberView, len(mp.Items)), NextCursor: mp.NextCursor}
-	for i, m := range mp.Items {
-		out.Items[i] = memberView(m, users[m.UserID])
-	}
-	return out, nil
+	return mapWithUsers(db, mp, func(m model.GroupMember) uint64 { return m.UserID }, memberView)
 }
 
 // Invite adds the current user's friends userIDs to group id; any member may. Users

@@ -3,6 +3,8 @@ package service
 import (
 	"strconv"
 
+	"gorm.io/gorm"
+
 	"lechat/model"
 )
 
@@ -55,4 +57,22 @@ func pageByID[T any](rows []T, limit int, id func(T) uint64) Page[T] {
 		p.Items = []T{}
 	}
 	return p
+}
+
+// mapWithUsers turns a page of rows into a page of views that each show one
+// user, loading those users' public profiles in one query.
+func mapWithUsers[R, V any](db *gorm.DB, p Page[R], userOf func(R) uint64, view func(R, model.PublicUser) V) (Page[V], error) {
+	ids := make([]uint64, len(p.Items))
+	for i, r := range p.Items {
+		ids[i] = userOf(r)
+	}
+	users, err := publicUsers(db, ids...)
+	if err != nil {
+		return Page[V]{}, err
+	}
+	out := Page[V]{Items: make([]V, len(p.Items)), NextCursor: p.NextCursor}
+	for i, r := range p.Items {
+		out.Items[i] = view(r, users[userOf(r)])
+	}
+	return out, nil
 }
