@@ -239,7 +239,9 @@ type nodeOptions struct {
 func startNode(t *testing.T, name string, o nodeOptions) *node {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("realtime:\n  heartbeat_every: %s\n  stale_after: %s\n", heartbeat, staleAfter)
+	// Few database connections per node: three nodes and the other test packages
+	// share one MariaDB, whose default limit is 151 connections.
+	cfg := fmt.Sprintf("realtime:\n  heartbeat_every: %s\n  stale_after: %s\ndatabase:\n  max_open_conns: 10\n", heartbeat, staleAfter)
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
