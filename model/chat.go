@@ -211,7 +211,7 @@ func ValidateEmoji(s string) error {
 	}
 	if name, ok := strings.CutPrefix(s, "sticker:"); ok {
 		if !IsSticker(name) {
-			return FieldErrorf(ErrInvalid, "content", "there is no sticker %q", truncateText(name, 32))
+			return FieldErrorf(ErrInvalid, "content", "there is no sticker %q", TruncateText(name, 32))
 		}
 		return nil
 	}
@@ -332,8 +332,9 @@ type PresenceEvent struct {
 	Online bool   `json:"online"`
 }
 
-// truncateText cuts s to at most n bytes on a character boundary, for messages.
-func truncateText(s string, n int) string {
+// TruncateText cuts s to at most n bytes on a character boundary, marking the cut
+// with "…": for quoting client input in error messages.
+func TruncateText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -117,3 +117,20 @@ func TestMessageJSON(t *testing.T) {
 		t.Errorf("text content must stay a string: %s", b)
 	}
 }
+
+func TestTruncateText(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc…"},
+		{"乐聊乐聊", 4, "乐…"}, // 3 bytes each: never half a character
+		{"😀😀", 5, "😀…"},
+	} {
+		if got := model.TruncateText(tt.in, tt.n); got != tt.want {
+			t.Errorf("TruncateText(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

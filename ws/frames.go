@@ -110,7 +110,7 @@ func (h *Hub) received(s *melody.Session, msg []byte) {
 	case "":
 		h.reply(s, f.ID, model.FieldErrorf(model.ErrInvalid, "type", "the frame has no type"))
 	default:
-		h.reply(s, f.ID, model.FieldErrorf(model.ErrInvalid, "type", "unknown frame type %q", truncate(f.Type, 40)))
+		h.reply(s, f.ID, model.FieldErrorf(model.ErrInvalid, "type", "unknown frame type %q", model.TruncateText(f.Type, 40)))
 	}
 }
 
@@ -137,13 +137,6 @@ func decodeData(data json.RawMessage, dst any) error {
 		return model.FieldErrorf(model.ErrInvalid, "data", "data must be a JSON object of the frame's fields")
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // errorData is the data of an error frame.
