@@ -186,7 +186,7 @@ func (r *Robot) reply(conv uint64, slowDown bool) {
 		}
 	}
 	text = clip(text, model.MaxTextLen)
-	content, _ := jsonString(text)
+	content, _ := json.Marshal(text)
 	id := "robot-" + strconv.FormatUint(last.ID, 10)
 	if slowDown {
 		id += "-slow"
@@ -241,6 +241,3 @@ func clip(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-// jsonString encodes s as a JSON string.
-func jsonString(s string) ([]byte, error) { return json.Marshal(s) }
